@@ -1,0 +1,316 @@
+"""The ``Store`` interface: where conversations, messages and everything about them live.
+
+One interface, four backends (``memory``, ``jsonfiles``, ``sql`` for SQLite and PostgreSQL),
+one contract test suite (``tests/store/``). Every call takes the owner scope first; another
+owner's data behaves as if it did not exist (``NotFound``), never ``forbidden``.
+
+The invariants each backend keeps (DESIGN.md):
+
+1. Isolation by ``owner_id`` on every read and write.
+2. Order: appended messages get ``seq`` = ``last_seq + 1, + 2, …`` per conversation, under any
+   concurrency and across processes. ``seq`` is never reused: popping, deleting or clearing
+   messages leaves ``last_seq`` where it was, so a keyset reader never misses a message.
+3. Atomicity: ``append_messages`` stores all messages of a batch or none.
+4. Idempotency: a message id already stored in the conversation returns the stored message and
+   stores nothing new (a retry of a batch returns the originals in batch order).
+5. Durability: an acknowledged write survives a crash of the process.
+6. Reads never load a whole history unless asked: ``MessageQuery`` filters are applied before
+   its ``limit``; ``last=N`` returns the most recent N in chronological order.
+7. Tool-call integrity is enforced by the readers that build context windows (``context``).
+8. Datetimes are aware UTC.
+9. Stable history: ``seq`` order is commit order (seq is assigned under the conversation's lock
+   in the same transaction that stores the message).
+
+Full-text search (``MessageQuery.search``) has one meaning on every backend: the query is split
+into words (Unicode letters/digits), and a message matches when its content contains every word
+as a whole word, case-insensitively (SQLite FTS5 unicode61, PostgreSQL ``simple`` tsvector).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from convoledger.models.records import (
+    ConversationKind,
+    ConversationRecord,
+    MemoryEntry,
+    MessageRecord,
+    ProviderCallRecord,
+)
+from convoledger.models.status import ConversationStatus, LifecycleEvent
+
+#: Fields of a conversation that ``update_conversation`` may change.
+UPDATABLE_CONVERSATION_FIELDS = frozenset(
+    {
+        "session_id",
+        "name",
+        "description",
+        "agent_name",
+        "agent_instructions",
+        "user_id",
+        "device_id",
+        "topic",
+        "current_goal",
+        "metadata",
+        "participants",
+        "server_state",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ConversationQuery:
+    """Filters and paging for ``Store.list_conversations``.
+
+    Order: ``updated_at`` descending, then ``id`` descending. Paging is either by ``offset``
+    (API pages) or by keyset: ``before`` = ``(updated_at, id)`` of the last item already seen.
+    ``name_contains`` matches ``name`` (or ``session_id``) case-insensitively as a substring;
+    ``idle_before`` keeps conversations whose ``last_activity_at`` is before it.
+    """
+
+    status: ConversationStatus | None = None
+    kind: ConversationKind | None = None
+    participant_id: str | None = None
+    name_contains: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    updated_from: datetime | None = None
+    updated_to: datetime | None = None
+    idle_before: datetime | None = None
+    limit: int = 50
+    offset: int = 0
+    before: tuple[datetime, str] | None = None
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    """One page of conversations: ``items`` and ``total`` (all matches, ignoring paging)."""
+
+    items: list[ConversationRecord]
+    total: int
+
+
+@dataclass(frozen=True)
+class MessageQuery:
+    """Filters and window for ``Store.list_messages`` / ``count_messages``.
+
+    Filters (``role``, ``sender``, ``recipient``, ``message_type``, ``since``/``until`` on
+    ``created_at`` inclusive, ``search`` full-text) are applied before the window.
+    Window: ``after_seq``/``before_seq`` (exclusive keyset bounds) then either ``last`` (the most
+    recent N matching, returned oldest first) or ``limit`` + ``offset`` (oldest first). ``None``
+    limit means all matches (only when the caller asks for a whole history).
+    """
+
+    role: str | None = None
+    sender: str | None = None
+    recipient: str | None = None
+    message_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    search: str | None = None
+    after_seq: int | None = None
+    before_seq: int | None = None
+    last: int | None = None
+    limit: int | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Account:
+    """An API account (the owner of conversations). ``name`` is the owner id."""
+
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OwnerStats:
+    """Counts for one owner (``GET /api/stats``)."""
+
+    conversations: int
+    active_conversations: int
+    messages: int
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class Store(abc.ABC):
+    """The storage contract (async). Backends: ``MemoryStore``, ``JsonFilesStore``, ``SqlStore``.
+
+    Errors: ``NotFound`` for anything missing or owned by someone else; ``Conflict`` for taken
+    unique keys; ``ConversationNotActive`` for appends to a non-active conversation;
+    ``InvalidTransition`` for illegal lifecycle moves; ``ValueError`` for bad input. No call
+    leaves a partial write behind.
+    """
+
+    # -- lifetime -----------------------------------------------------------------------------
+    async def open(self) -> None:  # noqa: B027 - optional hook
+        """Prepare the backend (create or upgrade schema, directories). Idempotent."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections and locks. The store must not be used afterwards."""
+
+    # -- accounts -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def ensure_account(self, name: str) -> Account:
+        """Return account ``name``, creating it if missing. ``ValueError`` for an empty name."""
+
+    @abc.abstractmethod
+    async def add_api_key(self, account: str, key_hash: str, label: str | None = None) -> None:
+        """Store an API key's hash (hex SHA-256) bound to ``account``. ``NotFound`` if no account."""
+
+    @abc.abstractmethod
+    async def account_for_key(self, key_hash: str) -> Account | None:
+        """The account a key hash belongs to, or ``None``."""
+
+    # -- conversations ------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def create_conversation(self, owner_id: str, conversation: ConversationRecord) -> ConversationRecord:
+        """Store a new conversation for ``owner_id`` (its ``owner_id`` field is overwritten).
+
+        ``message_count``/``last_seq`` start at 0. ``Conflict`` if its ``id`` exists, or if
+        ``session_id`` / ``session_key`` is already used by another conversation of the owner.
+        """
+
+    @abc.abstractmethod
+    async def get_conversation(self, owner_id: str, conversation_id: str) -> ConversationRecord:
+        """The conversation with this id; ``NotFound`` if missing or not the owner's."""
+
+    @abc.abstractmethod
+    async def find_conversation(
+        self, owner_id: str, *, session_id: str | None = None, session_key: str | None = None
+    ) -> ConversationRecord | None:
+        """Look up by external ``session_id`` or by ``session_key`` (exactly one given)."""
+
+    @abc.abstractmethod
+    async def list_conversations(self, owner_id: str, query: ConversationQuery) -> ConversationPage:
+        """The owner's conversations matching ``query`` (see ``ConversationQuery``)."""
+
+    @abc.abstractmethod
+    async def update_conversation(
+        self, owner_id: str, conversation_id: str, changes: dict[str, Any]
+    ) -> ConversationRecord:
+        """Apply ``changes`` (keys from ``UPDATABLE_CONVERSATION_FIELDS``; ``ValueError`` for
+        others), set ``updated_at`` to now, return the new record. ``Conflict`` on a taken
+        session_id. Status changes go through ``transition``."""
+
+    @abc.abstractmethod
+    async def delete_conversation(self, owner_id: str, conversation_id: str) -> None:
+        """Delete a conversation with its messages, events, memory and provider calls."""
+
+    @abc.abstractmethod
+    async def transition(
+        self,
+        owner_id: str,
+        conversation_id: str,
+        target: ConversationStatus,
+        *,
+        reason: str | None = None,
+        actor: str | None = None,
+    ) -> tuple[ConversationRecord, LifecycleEvent]:
+        """Move the conversation to ``target`` atomically and record the ``LifecycleEvent``.
+
+        The check against the status machine (``models.status.check_transition``) is made under
+        the conversation's lock, so two racing moves cannot both succeed from the same status.
+        """
+
+    @abc.abstractmethod
+    async def list_lifecycle_events(self, owner_id: str, conversation_id: str) -> list[LifecycleEvent]:
+        """The conversation's lifecycle events, oldest first."""
+
+    # -- messages -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def append_messages(
+        self, owner_id: str, conversation_id: str, messages: Sequence[MessageRecord]
+    ) -> list[MessageRecord]:
+        """Append a batch atomically; return the stored messages (with ``seq`` and
+        ``conversation_id`` set) in batch order. Idempotent per message id (invariant 4): ids
+        already stored return the stored message; a batch repeating one id twice is a
+        ``ValueError``. ``ConversationNotActive`` unless the status is ``active``. Updates the
+        conversation's ``message_count``, ``last_seq``, ``updated_at`` and ``last_activity_at``
+        (= the latest ``created_at`` among the conversation's messages)."""
+
+    @abc.abstractmethod
+    async def get_message(self, owner_id: str, conversation_id: str, message_id: str) -> MessageRecord:
+        """One message by id; ``NotFound`` if missing."""
+
+    @abc.abstractmethod
+    async def list_messages(self, owner_id: str, conversation_id: str, query: MessageQuery) -> list[MessageRecord]:
+        """Messages matching ``query``, oldest first (see ``MessageQuery``)."""
+
+    @abc.abstractmethod
+    async def count_messages(self, owner_id: str, conversation_id: str, query: MessageQuery) -> int:
+        """How many messages match the filters of ``query`` (its window is ignored)."""
+
+    @abc.abstractmethod
+    async def edit_message(
+        self,
+        owner_id: str,
+        conversation_id: str,
+        message_id: str,
+        changes: dict[str, Any],
+    ) -> MessageRecord:
+        """Change ``content``, ``extra_data``, ``metadata``, ``token_count`` or ``pinned`` of a
+        message (``ValueError`` for other keys) and set its ``updated_at`` to now."""
+
+    @abc.abstractmethod
+    async def redact_message(
+        self, owner_id: str, conversation_id: str, message_id: str, marker: str = "[redacted]"
+    ) -> MessageRecord:
+        """Replace content with ``marker``, drop ``extra_data``/``tool_calls`` arguments and
+        metadata; keep the envelope (id, seq, role, sender, recipient, times); set ``redacted``."""
+
+    @abc.abstractmethod
+    async def delete_message(self, owner_id: str, conversation_id: str, message_id: str) -> None:
+        """Delete one message (its seq is not reused). ``NotFound`` if missing."""
+
+    @abc.abstractmethod
+    async def pop_message(self, owner_id: str, conversation_id: str) -> MessageRecord | None:
+        """Remove and return the message with the highest seq, or ``None`` if there is none."""
+
+    @abc.abstractmethod
+    async def clear_messages(self, owner_id: str, conversation_id: str) -> int:
+        """Delete every message of the conversation; return how many were deleted."""
+
+    # -- session memory -----------------------------------------------------------------------
+    @abc.abstractmethod
+    async def get_memory(self, owner_id: str, conversation_id: str) -> list[MemoryEntry]:
+        """All memory entries of the conversation, ordered by key."""
+
+    @abc.abstractmethod
+    async def set_memory(self, owner_id: str, conversation_id: str, key: str, value: Any) -> MemoryEntry:
+        """Create or replace memory entry ``key`` (``value`` must be JSON-serialisable)."""
+
+    @abc.abstractmethod
+    async def delete_memory(self, owner_id: str, conversation_id: str, key: str) -> None:
+        """Delete memory entry ``key``; ``NotFound`` if it does not exist."""
+
+    # -- provider calls -----------------------------------------------------------------------
+    @abc.abstractmethod
+    async def record_provider_call(
+        self,
+        owner_id: str,
+        conversation_id: str,
+        call: ProviderCallRecord,
+        server_state: dict[str, Any] | None = None,
+    ) -> ProviderCallRecord:
+        """Store a provider call and, in the same transaction, set the conversation's
+        ``server_state`` when given. ``NotFound`` if ``call.message_id`` names no message of it."""
+
+    @abc.abstractmethod
+    async def list_provider_calls(self, owner_id: str, conversation_id: str) -> list[ProviderCallRecord]:
+        """The conversation's provider calls, oldest first."""
+
+    # -- analytics ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def stats(self, owner_id: str) -> OwnerStats:
+        """Counts of the owner's conversations and messages, per status and per kind."""
+
+    @abc.abstractmethod
+    async def conversations_idle_since(self, cutoff: datetime, limit: int = 1000) -> list[ConversationRecord]:
+        """Active conversations of every owner whose ``last_activity_at`` is before ``cutoff``
+        (for the inactivity sweeper, an operator task; not owner-scoped)."""
