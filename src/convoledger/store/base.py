@@ -29,7 +29,7 @@ as a whole word, case-insensitively (SQLite FTS5 unicode61, PostgreSQL ``simple`
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -222,6 +222,24 @@ class Store(abc.ABC):
     async def list_lifecycle_events(self, owner_id: str, conversation_id: str) -> list[LifecycleEvent]:
         """The conversation's lifecycle events, oldest first."""
 
+    @abc.abstractmethod
+    async def import_conversation(
+        self,
+        owner_id: str,
+        conversation: ConversationRecord,
+        messages: Sequence[MessageRecord],
+        *,
+        events: Sequence[LifecycleEvent] = (),
+        memory: Sequence[MemoryEntry] = (),
+        provider_calls: Sequence[ProviderCallRecord] = (),
+    ) -> ConversationRecord:
+        """Store a whole conversation exactly as given, in one transaction (restore of an export
+        bundle, bulk import of real data): the record with its status and times, messages with
+        their own ``seq`` (positive, strictly increasing; ``ValueError`` otherwise), events,
+        memory and provider calls. The stored ``message_count`` is ``len(messages)`` and
+        ``last_seq`` is ``max(conversation.last_seq, highest seq)``. ``Conflict`` when the id,
+        session_id or session_key is taken by this owner; nothing is written then."""
+
     # -- messages -----------------------------------------------------------------------------
     @abc.abstractmethod
     async def append_messages(
@@ -311,6 +329,12 @@ class Store(abc.ABC):
         """Counts of the owner's conversations and messages, per status and per kind."""
 
     @abc.abstractmethod
-    async def conversations_idle_since(self, cutoff: datetime, limit: int = 1000) -> list[ConversationRecord]:
-        """Active conversations of every owner whose ``last_activity_at`` is before ``cutoff``
-        (for the inactivity sweeper, an operator task; not owner-scoped)."""
+    async def conversations_idle_since(
+        self,
+        cutoff: datetime,
+        limit: int = 1000,
+        statuses: Collection[ConversationStatus] = (ConversationStatus.ACTIVE,),
+    ) -> list[ConversationRecord]:
+        """Conversations of every owner whose status is in ``statuses`` and whose
+        ``last_activity_at`` is before ``cutoff``, oldest activity first, at most ``limit``
+        (for the lifecycle sweeper, an operator task; not owner-scoped)."""

@@ -1,0 +1,3 @@
+from convoledger.cli import main
+
+main()

@@ -1,0 +1,65 @@
+"""Choosing a store from a URL: ``open_ledger(url)`` and ``store_from_url(url)``.
+
+URLs:
+- ``memory://`` — in-process (``MemoryStore``);
+- ``jsonfiles:///path/to/dir`` — one directory per owner (``JsonFilesStore``);
+- ``sqlite:///path/to/file.db`` or ``sqlite+aiosqlite:///…`` — SQLite (``SqlStore``), the default;
+- ``postgresql://…``, ``postgres://…`` or ``postgresql+asyncpg://…`` — PostgreSQL (``SqlStore``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from convoledger.ledger import Ledger
+from convoledger.models.policy import LifecyclePolicy
+from convoledger.store.base import Store
+
+SUPPORTED_SCHEMES = ("memory", "jsonfiles", "sqlite", "sqlite+aiosqlite", "postgresql", "postgres",
+                     "postgresql+asyncpg")
+
+
+def normalize_sql_url(url: str) -> str:
+    """The SQLAlchemy async URL for a ``sqlite:``/``postgres(ql):`` URL (driver added)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL (no '://'): {url!r}")
+    if scheme == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+asyncpg://{rest}"
+    return url
+
+
+def store_from_url(url: str) -> Store:
+    """A (not yet opened) ``Store`` for ``url``; ``ValueError`` naming the supported schemes."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in SUPPORTED_SCHEMES:
+        raise ValueError(
+            f"unsupported ledger URL {url!r}; use one of: memory://, jsonfiles:///dir, "
+            "sqlite:///file.db, postgresql+asyncpg://user@host/db"
+        )
+    if scheme == "memory":
+        from convoledger.store.memory import MemoryStore
+
+        return MemoryStore()
+    if scheme == "jsonfiles":
+        if not rest:
+            raise ValueError("jsonfiles:// needs a directory, e.g. jsonfiles:///var/lib/convoledger")
+        from convoledger.store.jsonfiles import JsonFilesStore
+
+        return JsonFilesStore(Path(rest))
+    from convoledger.store.sql import SqlStore
+
+    sql_url = normalize_sql_url(url)
+    if sql_url.startswith("sqlite+aiosqlite:///"):
+        path = sql_url.removeprefix("sqlite+aiosqlite:///")
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return SqlStore(sql_url)
+
+
+def open_ledger(url: str = "memory://", *, owner: str = "local", policy: LifecyclePolicy | None = None) -> Ledger:
+    """A ``Ledger`` over the store ``url`` names, for ``owner``. Use it as
+    ``async with open_ledger(url) as ledger: …`` (or ``await ledger.open()`` / ``close()``)."""
+    return Ledger(store_from_url(url), owner=owner, policy=policy)

@@ -1,0 +1,697 @@
+"""The ``Ledger``: the use cases every caller (library, API, CLI) goes through.
+
+A ``Ledger`` is a ``Store`` seen by one owner (the API principal): every call is scoped to
+``ledger.owner``; ``ledger.for_owner(name)`` gives another owner's view of the same store.
+
+It accepts and returns any seed face: conversations from ``ConversationSession``,
+``AgentSession``, ``Conversation`` and ``ChatSession`` (anything with ``to_record(owner_id)``),
+messages from ``AgentCommunicationMessage``, ``SessionMessage``, ``ConversationTurn`` and
+``ChatMessage`` (anything with ``to_record()``), or the records themselves; ``as_=Face`` reads
+them back as a face (``Face.from_record``).
+
+Conversation references (``ConversationRef``) may be a ``ConversationRecord``, its ``id``, its
+external ``session_id`` or its ``session_key``; they resolve in that order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from convoledger.errors import Conflict, NotFound
+from convoledger.models.policy import LifecyclePolicy
+from convoledger.models.records import (
+    SCHEMA_VERSION,
+    ConversationRecord,
+    MemoryEntry,
+    MessageRecord,
+    ProviderCallRecord,
+)
+from convoledger.models.status import ConversationStatus, LifecycleEvent, parse_status
+from convoledger.models.timeutil import utcnow
+from convoledger.store.base import ConversationPage, ConversationQuery, MessageQuery, OwnerStats, Store
+
+#: Identifies an export bundle and its layout version (bump on an incompatible change).
+BUNDLE_FORMAT = "convoledger.bundle"
+BUNDLE_VERSION = 1
+
+#: Columns of the CSV export of messages, in order.
+CSV_COLUMNS = (
+    "seq",
+    "id",
+    "created_at",
+    "role",
+    "sender",
+    "recipient",
+    "message_type",
+    "content",
+    "tool_call_id",
+    "tool_name",
+    "tool_calls",
+    "extra_data",
+    "token_count",
+    "redacted",
+)
+
+ConversationRef = ConversationRecord | str
+F = TypeVar("F")
+
+
+class _ConversationFace(Protocol):
+    def to_record(self, owner_id: str = ...) -> ConversationRecord: ...
+
+
+class _MessageFace(Protocol):
+    def to_record(self) -> MessageRecord: ...
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What ``Ledger.import_conversation`` did: ``created`` False when it was already there."""
+
+    conversation: ConversationRecord
+    created: bool
+    messages: int
+
+
+@dataclass
+class UsageTotals:
+    """Summed usage of provider calls: tokens, cost in USD (``None`` when any call is unpriced)."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    total_tokens: int = 0
+    cost: float | None = 0.0
+    provider_cost: float | None = None
+    unpriced_calls: int = 0
+
+    def add(self, call: ProviderCallRecord) -> None:
+        """Add one call's usage and cost into these totals."""
+        self.calls += 1
+        self.input_tokens += call.input_tokens
+        self.output_tokens += call.output_tokens
+        self.cache_read_tokens += call.cache_read_tokens
+        self.cache_write_tokens += call.cache_write_tokens
+        self.reasoning_tokens += call.reasoning_tokens
+        self.total_tokens += call.total_tokens
+        if call.cost is None:
+            self.unpriced_calls += 1
+        elif self.cost is not None:
+            self.cost = round(self.cost + call.cost, 12)
+        if call.provider_cost is not None:
+            self.provider_cost = round((self.provider_cost or 0.0) + call.provider_cost, 12)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; ``cost`` is ``None`` when no call could be priced."""
+        data = dict(self.__dict__)
+        if self.calls and self.unpriced_calls == self.calls:
+            data["cost"] = None
+        return data
+
+
+@dataclass
+class ConversationUsage:
+    """Usage of one conversation: totals, per model and per message (keys: model, message id)."""
+
+    totals: UsageTotals = field(default_factory=UsageTotals)
+    by_model: dict[str, UsageTotals] = field(default_factory=dict)
+    by_message: dict[str, UsageTotals] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with ``totals``, ``by_model`` and ``by_message``."""
+        return {
+            "totals": self.totals.as_dict(),
+            "by_model": {k: v.as_dict() for k, v in self.by_model.items()},
+            "by_message": {k: v.as_dict() for k, v in self.by_message.items()},
+        }
+
+
+def _message_record(message: MessageRecord | _MessageFace) -> MessageRecord:
+    if isinstance(message, MessageRecord):
+        return message
+    to_record = getattr(message, "to_record", None)
+    if to_record is None:
+        raise ValueError(f"cannot append {type(message).__name__}: not a MessageRecord or a seed message face")
+    record = to_record()
+    if not isinstance(record, MessageRecord):
+        raise ValueError(f"{type(message).__name__}.to_record() did not return a MessageRecord")
+    return record
+
+
+class Ledger:
+    """Use cases over a ``Store`` for one owner. Build one with ``open_ledger(url)``.
+
+    Usable as an async context manager (``async with open_ledger(url) as ledger``), which opens
+    and closes the store. Token counts are computed once per message at write time
+    (``convoledger.tokens``, o200k_base) unless the message already carries one.
+    """
+
+    def __init__(
+        self, store: Store, *, owner: str = "local", policy: LifecyclePolicy | None = None
+    ) -> None:
+        if not owner:
+            raise ValueError("owner cannot be empty")
+        self.store = store
+        self.owner = owner
+        self.policy = policy or LifecyclePolicy()
+
+    # -- lifetime -----------------------------------------------------------------------------
+    async def open(self) -> Ledger:
+        """Open the store (creating or upgrading its schema) and make sure the owner exists."""
+        await self.store.open()
+        await self.store.ensure_account(self.owner)
+        return self
+
+    async def close(self) -> None:
+        """Close the store."""
+        await self.store.close()
+
+    async def __aenter__(self) -> Ledger:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def for_owner(self, owner: str) -> Ledger:
+        """The same store seen by ``owner`` (no new connection)."""
+        return Ledger(self.store, owner=owner, policy=self.policy)
+
+    # -- conversations ------------------------------------------------------------------------
+    async def create_conversation(self, conversation: ConversationRecord | _ConversationFace) -> ConversationRecord:
+        """Store a new conversation from a record or any seed face; ``Conflict`` when its id,
+        session_id or session_key is taken by this owner."""
+        if isinstance(conversation, ConversationRecord):
+            record = conversation.model_copy(update={"owner_id": self.owner})
+        else:
+            to_record = getattr(conversation, "to_record", None)
+            if to_record is None:
+                raise ValueError(
+                    f"cannot create a conversation from {type(conversation).__name__}: "
+                    "not a ConversationRecord or a seed conversation face"
+                )
+            record = to_record(self.owner)
+        return await self.store.create_conversation(self.owner, record)
+
+    async def get_or_create_conversation(
+        self, conversation: ConversationRecord | _ConversationFace
+    ) -> tuple[ConversationRecord, bool]:
+        """The conversation with the same session_id (or session_key), else a new one; the
+        bool says whether it was created."""
+        record = (
+            conversation
+            if isinstance(conversation, ConversationRecord)
+            else conversation.to_record(self.owner)
+        )
+        if record.session_id:
+            found = await self.store.find_conversation(self.owner, session_id=record.session_id)
+            if found is not None:
+                return found, False
+        if record.session_key:
+            found = await self.store.find_conversation(self.owner, session_key=record.session_key)
+            if found is not None:
+                return found, False
+        try:
+            return await self.create_conversation(record), True
+        except Conflict:
+            # Lost a race with another writer creating the same session: read theirs.
+            again = await self.store.find_conversation(
+                self.owner, session_id=record.session_id, session_key=None
+            ) if record.session_id else await self.store.find_conversation(
+                self.owner, session_key=record.session_key
+            )
+            if again is None:
+                raise
+            return again, False
+
+    async def resolve(self, ref: ConversationRef) -> ConversationRecord:
+        """The conversation named by a record, id, session_id or session_key; ``NotFound``."""
+        if isinstance(ref, ConversationRecord):
+            return await self.store.get_conversation(self.owner, ref.id)
+        if not isinstance(ref, str) or not ref:
+            raise ValueError(f"a conversation reference must be a record or a non-empty string, got {ref!r}")
+        try:
+            return await self.store.get_conversation(self.owner, ref)
+        except NotFound:
+            pass
+        found = await self.store.find_conversation(self.owner, session_id=ref)
+        if found is None:
+            found = await self.store.find_conversation(self.owner, session_key=ref)
+        if found is None:
+            raise NotFound(f"conversation {ref!r} not found")
+        return found
+
+    async def find_conversation(
+        self, *, session_id: str | None = None, session_key: str | None = None
+    ) -> ConversationRecord | None:
+        """The owner's conversation with this external ``session_id`` or ``session_key``
+        (exactly one given; ``ValueError`` otherwise), or ``None``."""
+        if (session_id is None) == (session_key is None):
+            raise ValueError("give exactly one of session_id or session_key")
+        return await self.store.find_conversation(self.owner, session_id=session_id, session_key=session_key)
+
+    async def get_conversation(self, ref: ConversationRef, as_: type[F] | None = None) -> Any:
+        """The conversation as a record, or as face ``as_`` (``as_.from_record(record)``)."""
+        record = await self.resolve(ref)
+        return record if as_ is None else as_.from_record(record)  # type: ignore[attr-defined]
+
+    async def list_conversations(self, query: ConversationQuery | None = None) -> ConversationPage:
+        """The owner's conversations (see ``ConversationQuery``)."""
+        return await self.store.list_conversations(self.owner, query or ConversationQuery())
+
+    async def update_conversation(self, ref: ConversationRef, **changes: Any) -> ConversationRecord:
+        """Change descriptive fields (see ``store.base.UPDATABLE_CONVERSATION_FIELDS``)."""
+        record = await self.resolve(ref)
+        return await self.store.update_conversation(self.owner, record.id, changes)
+
+    async def delete_conversation(self, ref: ConversationRef) -> None:
+        """Delete the conversation and everything recorded about it."""
+        record = await self.resolve(ref)
+        await self.store.delete_conversation(self.owner, record.id)
+
+    async def stats(self) -> OwnerStats:
+        """The owner's conversation and message counts, per status and kind."""
+        return await self.store.stats(self.owner)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def transition(
+        self,
+        ref: ConversationRef,
+        status: ConversationStatus | str,
+        *,
+        reason: str | None = None,
+        actor: str | None = None,
+    ) -> tuple[ConversationRecord, LifecycleEvent]:
+        """Move the conversation to ``status`` (``InvalidTransition`` when illegal) and record
+        the ``LifecycleEvent``; ``actor`` defaults to the owner."""
+        record = await self.resolve(ref)
+        return await self.store.transition(
+            self.owner, record.id, parse_status(status), reason=reason, actor=actor or self.owner
+        )
+
+    async def activate(self, ref: ConversationRef, reason: str | None = None) -> ConversationRecord:
+        """inactive → active."""
+        return (await self.transition(ref, ConversationStatus.ACTIVE, reason=reason))[0]
+
+    async def deactivate(self, ref: ConversationRef, reason: str | None = None) -> ConversationRecord:
+        """active → inactive."""
+        return (await self.transition(ref, ConversationStatus.INACTIVE, reason=reason))[0]
+
+    async def terminate(
+        self, ref: ConversationRef, *, by_user: bool = True, reason: str | None = None
+    ) -> ConversationRecord:
+        """active/inactive → inactive_user_terminated (or inactive_system_terminated)."""
+        target = (
+            ConversationStatus.INACTIVE_USER_TERMINATED
+            if by_user
+            else ConversationStatus.INACTIVE_SYSTEM_TERMINATED
+        )
+        return (await self.transition(ref, target, reason=reason))[0]
+
+    async def archive(self, ref: ConversationRef, reason: str | None = None) -> ConversationRecord:
+        """inactive_* → archived (never straight from active)."""
+        return (await self.transition(ref, ConversationStatus.ARCHIVED, reason=reason))[0]
+
+    async def lifecycle_events(self, ref: ConversationRef) -> list[LifecycleEvent]:
+        """The conversation's status transitions, oldest first."""
+        record = await self.resolve(ref)
+        return await self.store.list_lifecycle_events(self.owner, record.id)
+
+    # -- messages -----------------------------------------------------------------------------
+    async def append(
+        self, ref: ConversationRef | None, message: MessageRecord | _MessageFace
+    ) -> MessageRecord:
+        """Append one message (record or seed face) and return it as stored (with ``seq``).
+
+        ``ref=None`` takes the conversation from the face (``session_key``, ``session_id`` or
+        ``conversation_id`` attribute). ``ConversationNotActive`` unless the conversation is
+        active; the same message id twice returns the first message.
+        """
+        return (await self.append_batch(ref, [message]))[0]
+
+    async def append_batch(
+        self, ref: ConversationRef | None, messages: Sequence[MessageRecord | _MessageFace]
+    ) -> list[MessageRecord]:
+        """Append messages atomically (all or none) and return them as stored, in order."""
+        if not messages:
+            return []
+        if ref is None:
+            ref = self._ref_from_face(messages[0])
+        record = await self.resolve(ref)
+        prepared = [self._with_token_count(_message_record(m)) for m in messages]
+        return await self.store.append_messages(self.owner, record.id, prepared)
+
+    @staticmethod
+    def _ref_from_face(message: object) -> str:
+        for attr in ("session_key", "session_id", "conversation_id"):
+            value = getattr(message, attr, None)
+            if isinstance(value, str) and value:
+                return value
+        raise ValueError(
+            f"no conversation given and {type(message).__name__} names none "
+            "(no session_key, session_id or conversation_id)"
+        )
+
+    @staticmethod
+    def _with_token_count(message: MessageRecord) -> MessageRecord:
+        if message.token_count is not None:
+            return message
+        from convoledger.tokens import count_message_tokens
+
+        return message.model_copy(update={"token_count": count_message_tokens(message)})
+
+    async def messages(
+        self, ref: ConversationRef, query: MessageQuery | None = None, as_: type[F] | None = None
+    ) -> list[Any]:
+        """Messages matching ``query`` (default: the whole history), oldest first; as face
+        ``as_`` when given."""
+        record = await self.resolve(ref)
+        found = await self.store.list_messages(self.owner, record.id, query or MessageQuery())
+        return found if as_ is None else [self._as_face(as_, m, record) for m in found]
+
+    async def recent(self, ref: ConversationRef, n: int = 20, as_: type[F] | None = None) -> list[Any]:
+        """The most recent ``n`` messages in chronological order."""
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        return await self.messages(ref, MessageQuery(last=n), as_=as_)
+
+    async def page(
+        self, ref: ConversationRef, *, after_seq: int = 0, limit: int = 50
+    ) -> list[MessageRecord]:
+        """Keyset page: up to ``limit`` messages with ``seq > after_seq``, oldest first."""
+        return await self.messages(ref, MessageQuery(after_seq=after_seq, limit=limit))
+
+    async def count(self, ref: ConversationRef, query: MessageQuery | None = None) -> int:
+        """How many messages match ``query``'s filters."""
+        record = await self.resolve(ref)
+        return await self.store.count_messages(self.owner, record.id, query or MessageQuery())
+
+    async def get_message(self, ref: ConversationRef, message_id: str) -> MessageRecord:
+        """One message by id; ``NotFound``."""
+        record = await self.resolve(ref)
+        return await self.store.get_message(self.owner, record.id, message_id)
+
+    async def edit_message(self, ref: ConversationRef, message_id: str, **changes: Any) -> MessageRecord:
+        """Edit content / extra_data / metadata / pinned (token_count is recomputed)."""
+        record = await self.resolve(ref)
+        if "content" in changes and "token_count" not in changes:
+            current = await self.store.get_message(self.owner, record.id, message_id)
+            from convoledger.tokens import count_message_tokens
+
+            changes["token_count"] = count_message_tokens(
+                current.model_copy(update={"content": changes["content"]})
+            )
+        return await self.store.edit_message(self.owner, record.id, message_id, changes)
+
+    async def redact_message(self, ref: ConversationRef, message_id: str, marker: str = "[redacted]") -> MessageRecord:
+        """Replace the message's content with ``marker``, keeping its envelope."""
+        record = await self.resolve(ref)
+        return await self.store.redact_message(self.owner, record.id, message_id, marker)
+
+    async def delete_message(self, ref: ConversationRef, message_id: str) -> None:
+        """Delete one message (its seq is not reused)."""
+        record = await self.resolve(ref)
+        await self.store.delete_message(self.owner, record.id, message_id)
+
+    async def pop_message(self, ref: ConversationRef) -> MessageRecord | None:
+        """Remove and return the last message, or ``None``."""
+        record = await self.resolve(ref)
+        return await self.store.pop_message(self.owner, record.id)
+
+    async def clear_messages(self, ref: ConversationRef) -> int:
+        """Delete every message; return how many."""
+        record = await self.resolve(ref)
+        return await self.store.clear_messages(self.owner, record.id)
+
+    @staticmethod
+    def _as_face(face: type[F], message: MessageRecord, conversation: ConversationRecord) -> F:
+        from_record = face.from_record  # type: ignore[attr-defined]
+        if conversation.session_key and _wants_session_key(from_record):
+            return from_record(message, conversation.session_key)  # type: ignore[no-any-return]
+        return from_record(message)  # type: ignore[no-any-return]
+
+    # -- session memory -----------------------------------------------------------------------
+    async def memory(self, ref: ConversationRef) -> dict[str, Any]:
+        """The session memory as ``{key: value}``."""
+        record = await self.resolve(ref)
+        return {e.key: e.value for e in await self.store.get_memory(self.owner, record.id)}
+
+    async def memory_entries(self, ref: ConversationRef) -> list[MemoryEntry]:
+        """The session memory entries (with their update times), ordered by key."""
+        record = await self.resolve(ref)
+        return await self.store.get_memory(self.owner, record.id)
+
+    async def set_memory(self, ref: ConversationRef, key: str, value: Any) -> MemoryEntry:
+        """Create or replace memory entry ``key``."""
+        record = await self.resolve(ref)
+        return await self.store.set_memory(self.owner, record.id, key, value)
+
+    async def delete_memory(self, ref: ConversationRef, key: str) -> None:
+        """Delete memory entry ``key``; ``NotFound`` when absent."""
+        record = await self.resolve(ref)
+        await self.store.delete_memory(self.owner, record.id, key)
+
+    # -- export / restore / import ------------------------------------------------------------
+    async def export_bundle(self, ref: ConversationRef) -> dict[str, Any]:
+        """A lossless, versioned JSON bundle of one conversation: the conversation, every
+        message, lifecycle event, memory entry and provider call (plain JSON types).
+
+        Restoring it into an empty ledger and exporting again gives an identical bundle.
+        """
+        record = await self.resolve(ref)
+        messages = await self.store.list_messages(self.owner, record.id, MessageQuery())
+        events = await self.store.list_lifecycle_events(self.owner, record.id)
+        memory = await self.store.get_memory(self.owner, record.id)
+        calls = await self.store.list_provider_calls(self.owner, record.id)
+        return {
+            "format": BUNDLE_FORMAT,
+            "bundle_version": BUNDLE_VERSION,
+            "schema_version": SCHEMA_VERSION,
+            "conversation": record.model_dump(mode="json", exclude={"owner_id"}),
+            "messages": [m.model_dump(mode="json") for m in messages],
+            "lifecycle_events": [e.model_dump(mode="json") for e in events],
+            "memory": [e.model_dump(mode="json") for e in memory],
+            "provider_calls": [c.model_dump(mode="json") for c in calls],
+        }
+
+    async def restore_bundle(self, bundle: dict[str, Any]) -> ConversationRecord:
+        """Restore a bundle made by ``export_bundle`` as it was (same ids, seqs, statuses and
+        times). ``ValueError`` for a malformed bundle (nothing written); ``Conflict`` when the
+        conversation id, session_id or session_key already exists for this owner."""
+        if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
+            raise ValueError(f"not a convoledger bundle: expected format {BUNDLE_FORMAT!r}")
+        if bundle.get("bundle_version") != BUNDLE_VERSION:
+            raise ValueError(
+                f"unsupported bundle_version {bundle.get('bundle_version')!r}; this version reads {BUNDLE_VERSION}"
+            )
+        try:
+            conversation = ConversationRecord.model_validate({**bundle["conversation"], "owner_id": self.owner})
+            messages = [MessageRecord.model_validate(m) for m in bundle.get("messages", [])]
+            events = [LifecycleEvent.model_validate(e) for e in bundle.get("lifecycle_events", [])]
+            memory = [MemoryEntry.model_validate(e) for e in bundle.get("memory", [])]
+            calls = [ProviderCallRecord.model_validate(c) for c in bundle.get("provider_calls", [])]
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed bundle: {exc}") from exc
+        for item in (*messages, *events, *memory, *calls):
+            if item.conversation_id != conversation.id:
+                raise ValueError(
+                    f"malformed bundle: an entry belongs to conversation {item.conversation_id!r}, "
+                    f"not {conversation.id!r}"
+                )
+        return await self.store.import_conversation(
+            self.owner, conversation, messages, events=events, memory=memory, provider_calls=calls
+        )
+
+    async def import_conversation(
+        self, conversation: ConversationRecord, messages: Sequence[MessageRecord]
+    ) -> ImportOutcome:
+        """Store an imported conversation with its messages in one transaction, idempotently:
+        when a conversation with the same id or session_id exists, nothing is written and
+        ``created`` is False. Messages get ``seq`` 1..n in the given order and token counts."""
+        existing = None
+        if conversation.session_id:
+            existing = await self.store.find_conversation(self.owner, session_id=conversation.session_id)
+        if existing is None:
+            try:
+                existing = await self.store.get_conversation(self.owner, conversation.id)
+            except NotFound:
+                existing = None
+        if existing is not None:
+            return ImportOutcome(existing, created=False, messages=0)
+        stored_messages = [
+            self._with_token_count(m).model_copy(update={"seq": i, "conversation_id": conversation.id})
+            for i, m in enumerate(messages, start=1)
+        ]
+        record = conversation.model_copy(update={"owner_id": self.owner})
+        try:
+            stored = await self.store.import_conversation(self.owner, record, stored_messages)
+        except Conflict:
+            # Another importer stored it between our check and our write: same outcome.
+            found = await self.resolve(conversation.id)
+            return ImportOutcome(found, created=False, messages=0)
+        return ImportOutcome(stored, created=True, messages=len(stored_messages))
+
+    async def export_csv(self, ref: ConversationRef) -> str:
+        """The conversation's messages as CSV (``CSV_COLUMNS``; JSON columns as JSON text)."""
+        import orjson
+
+        record = await self.resolve(ref)
+        messages = await self.store.list_messages(self.owner, record.id, MessageQuery())
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for m in messages:
+            writer.writerow(
+                [
+                    m.seq,
+                    m.id,
+                    m.created_at.isoformat(),
+                    m.role,
+                    m.sender or "",
+                    m.recipient or "",
+                    m.message_type or "",
+                    m.content,
+                    m.tool_call_id or "",
+                    m.tool_name or "",
+                    orjson.dumps(m.tool_calls).decode() if m.tool_calls is not None else "",
+                    orjson.dumps(m.extra_data).decode() if m.extra_data is not None else "",
+                    "" if m.token_count is None else m.token_count,
+                    "true" if m.redacted else "false",
+                ]
+            )
+        return out.getvalue()
+
+    # -- provider calls -----------------------------------------------------------------------
+    async def add_provider_call(
+        self, ref: ConversationRef, call: ProviderCallRecord, server_state: dict[str, Any] | None = None
+    ) -> ProviderCallRecord:
+        """Store a ready ``ProviderCallRecord`` (and the new server-side state handle, atomically)."""
+        record = await self.resolve(ref)
+        call = call.model_copy(update={"conversation_id": record.id})
+        return await self.store.record_provider_call(self.owner, record.id, call, server_state)
+
+    async def record_provider_call(
+        self,
+        conversation: ConversationRef,
+        response: Any,
+        message: MessageRecord | str | None = None,
+        request: Any = None,
+        *,
+        provider: str | None = None,
+        api: str | None = None,
+        headers: Any = None,
+        model: str | None = None,
+        at: datetime | None = None,
+    ) -> ProviderCallRecord:
+        """Record one model call: parse ``response`` (raw body, SDK object, complete stream, or a
+        ``ProviderResponseMetadata``), price it, store a ``ProviderCallRecord`` linked to
+        ``message`` (the assistant message it produced; a record or its id) and, in the same
+        transaction, update the conversation's server-side state handle when the provider API
+        is stateful (e.g. the last Responses ``response_id``).
+
+        ``provider`` is required for raw responses (openai, azure, anthropic, google,
+        openrouter, groq, mistral, bedrock, ollama, deepseek); ``api`` is detected when omitted.
+        Raises ``ValueError`` for unparsable input, ``NotFound`` for an unknown conversation or
+        message.
+        """
+        from convoledger.capture import capture_call, next_server_state
+
+        conv = await self.resolve(conversation)
+        msg: MessageRecord | None
+        if isinstance(message, str):
+            msg = await self.store.get_message(self.owner, conv.id, message)
+        elif isinstance(message, MessageRecord):
+            msg = await self.store.get_message(self.owner, conv.id, message.id)
+        else:
+            msg = None
+        metadata, record = capture_call(
+            conv.id, response, provider=provider, api=api, headers=headers, model=model,
+            message=msg, request=request, at=at,
+        )
+        return await self.store.record_provider_call(
+            self.owner, conv.id, record, next_server_state(metadata, msg)
+        )
+
+    async def provider_calls(self, ref: ConversationRef) -> list[ProviderCallRecord]:
+        """The conversation's provider calls, oldest first."""
+        record = await self.resolve(ref)
+        return await self.store.list_provider_calls(self.owner, record.id)
+
+    async def usage(self, ref: ConversationRef) -> ConversationUsage:
+        """Token and cost totals of the conversation, per model and per message."""
+        result = ConversationUsage()
+        for call in await self.provider_calls(ref):
+            result.totals.add(call)
+            result.by_model.setdefault(call.model or "unknown", UsageTotals()).add(call)
+            if call.message_id:
+                result.by_message.setdefault(call.message_id, UsageTotals()).add(call)
+        return result
+
+    # -- lifecycle sweeping (operator tasks, across owners) -----------------------------------
+    async def sweep(self, now: datetime | None = None, batch: int = 1000) -> list[LifecycleEvent]:
+        """Apply the lifecycle policy to every owner's conversations, once:
+
+        - active with no activity for ``policy.default_timeout`` s → ``inactive_timeout``;
+        - ``inactive_*`` idle for ``policy.max_inactive_time`` s → ``archived``.
+
+        Returns the events recorded (actor ``"sweeper"``). A conversation that another writer
+        moved meanwhile is skipped (its move is checked under the store's lock).
+        """
+        now = now or utcnow()
+        events: list[LifecycleEvent] = []
+        timed_out = await self.store.conversations_idle_since(
+            now - timedelta(seconds=self.policy.default_timeout), batch
+        )
+        for conv in timed_out:
+            events.extend(await self._sweep_move(conv, ConversationStatus.INACTIVE_TIMEOUT, "inactivity timeout"))
+        idle_inactive = await self.store.conversations_idle_since(
+            now - timedelta(seconds=self.policy.max_inactive_time),
+            batch,
+            statuses=[s for s in ConversationStatus if s.value.startswith("inactive")],
+        )
+        for conv in idle_inactive:
+            events.extend(await self._sweep_move(conv, ConversationStatus.ARCHIVED, "max inactive time reached"))
+        return events
+
+    async def _sweep_move(
+        self, conv: ConversationRecord, target: ConversationStatus, reason: str
+    ) -> Iterable[LifecycleEvent]:
+        from convoledger.models.status import InvalidTransition
+
+        try:
+            _, event = await self.store.transition(conv.owner_id, conv.id, target, reason=reason, actor="sweeper")
+        except (InvalidTransition, NotFound):
+            return ()
+        return (event,)
+
+    async def cleanup(self, now: datetime | None = None, batch: int = 1000) -> int:
+        """Delete archived conversations idle for ``policy.max_session_age`` s; return how many."""
+        now = now or utcnow()
+        old = await self.store.conversations_idle_since(
+            now - timedelta(seconds=self.policy.max_session_age), batch, statuses=[ConversationStatus.ARCHIVED]
+        )
+        deleted = 0
+        for conv in old:
+            try:
+                await self.store.delete_conversation(conv.owner_id, conv.id)
+            except NotFound:
+                continue
+            deleted += 1
+        return deleted
+
+
+def _wants_session_key(from_record: Any) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(from_record).parameters
+    except (TypeError, ValueError):
+        return False
+    return "session_key" in params

@@ -1,0 +1,23 @@
+"""Lifecycle policy: inactivity timeouts, retention and cleanup intervals (pure values).
+
+Defaults are the virtual-assistant seed's: ``default_timeout`` 3600 s (an active conversation
+with no message for this long moves to ``inactive_timeout``), ``max_inactive_time`` 86400 s (an
+``inactive_*`` conversation idle this long is archived), ``cleanup_interval`` 3600 s (how often
+the sweeper runs), ``max_session_age`` 604800 s (an archived conversation idle this long is
+deleted by cleanup). All in seconds.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LifecyclePolicy(BaseModel):
+    """Timeouts and retention, in seconds (all must be positive)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    default_timeout: float = Field(default=3600, gt=0)
+    max_inactive_time: float = Field(default=86400, gt=0)
+    cleanup_interval: float = Field(default=3600, gt=0)
+    max_session_age: float = Field(default=604800, gt=0)

@@ -1,0 +1,56 @@
+"""Settings read from the environment (pydantic-settings), prefix ``CONVOLEDGER_``.
+
+- ``CONVOLEDGER_DATABASE_URL``: where the ledger lives. Default: a SQLite file
+  ``ledger.db`` in the platform's user data directory (``platformdirs.user_data_dir``).
+- ``CONVOLEDGER_REDIS_URL``: turns the Redis cache on when set.
+- ``CONVOLEDGER_DEFAULT_TIMEOUT`` / ``…_MAX_INACTIVE_TIME`` / ``…_CLEANUP_INTERVAL`` /
+  ``…_MAX_SESSION_AGE``: lifecycle policy in seconds (seed defaults 3600 / 86400 / 3600 / 604800).
+- ``CONVOLEDGER_AGENT``: the agent behind ``POST /api/agent-sessions/conversation``: ``echo``
+  (default, offline and deterministic) or ``openai`` (an OpenAI-compatible endpoint, see
+  ``CONVOLEDGER_OPENAI_BASE_URL``, ``CONVOLEDGER_OPENAI_MODEL``, ``CONVOLEDGER_OPENAI_API_KEY``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from convoledger.models.policy import LifecyclePolicy
+
+
+def default_database_url() -> str:
+    """``sqlite:///<user data dir>/convoledger/ledger.db`` (the directory is not created here)."""
+    return f"sqlite:///{Path(platformdirs.user_data_dir('convoledger')) / 'ledger.db'}"
+
+
+class Settings(BaseSettings):
+    """Process settings; every field can be set by ``CONVOLEDGER_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CONVOLEDGER_", extra="ignore")
+
+    database_url: str = ""
+    redis_url: str | None = None
+    default_timeout: float = 3600
+    max_inactive_time: float = 86400
+    cleanup_interval: float = 3600
+    max_session_age: float = 604800
+    agent: str = "echo"
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: str | None = None
+    context_budget_tokens: int = 8000
+
+    def resolved_database_url(self) -> str:
+        """``database_url`` if set, else ``default_database_url()``."""
+        return self.database_url or default_database_url()
+
+    def policy(self) -> LifecyclePolicy:
+        """The lifecycle policy these settings describe."""
+        return LifecyclePolicy(
+            default_timeout=self.default_timeout,
+            max_inactive_time=self.max_inactive_time,
+            cleanup_interval=self.cleanup_interval,
+            max_session_age=self.max_session_age,
+        )
