@@ -58,7 +58,7 @@ def to_seed_view(fmt: str, item: ImportedConversation) -> SeedView:
     if fmt == "chatdev":
         session = ConversationSession.from_record(record)
         key = session.generate_session_key()
-        messages = [AgentCommunicationMessage.from_record(m, key) for m in item.messages]
+        messages = [AgentCommunicationMessage.from_record(m, key, record.participants) for m in item.messages]
         return SeedView(fmt, session, messages)
     agent_session = AgentSession.from_record(record)
     return SeedView(fmt, agent_session, [SessionMessage.from_record(m) for m in item.messages])

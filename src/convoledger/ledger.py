@@ -433,9 +433,15 @@ class Ledger:
     @staticmethod
     def _as_face(face: type[F], message: MessageRecord, conversation: ConversationRecord) -> F:
         from_record = face.from_record  # type: ignore[attr-defined]
-        if conversation.session_key and _wants_session_key(from_record):
-            return from_record(message, conversation.session_key)  # type: ignore[no-any-return]
-        return from_record(message)  # type: ignore[no-any-return]
+        params = _parameters(from_record)
+        kwargs: dict[str, Any] = {}
+        if "session_key" in params and conversation.session_key:
+            kwargs["session_key"] = conversation.session_key
+        if "participants" in params:
+            kwargs["participants"] = conversation.participants
+        if "session_id" in params and conversation.session_id:
+            kwargs["session_id"] = conversation.session_id
+        return from_record(message, **kwargs)  # type: ignore[no-any-return]
 
     # -- session memory -----------------------------------------------------------------------
     async def memory(self, ref: ConversationRef) -> dict[str, Any]:
@@ -687,11 +693,10 @@ class Ledger:
         return deleted
 
 
-def _wants_session_key(from_record: Any) -> bool:
+def _parameters(func: Any) -> frozenset[str]:
     import inspect
 
     try:
-        params = inspect.signature(from_record).parameters
+        return frozenset(inspect.signature(func).parameters)
     except (TypeError, ValueError):
-        return False
-    return "session_key" in params
+        return frozenset()
