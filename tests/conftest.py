@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -47,9 +48,13 @@ def postgres_url() -> str:
     if not url:
         _unavailable("PostgreSQL (CONVOLEDGER_TEST_POSTGRES_URL unset)", POSTGRES_HINT)
         raise AssertionError("unreachable")
+    import asyncpg
+
     try:
-        asyncio.run(_pg_ping(url))
-    except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
+        # In a worker thread: this fixture may be requested from inside a running event loop.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(asyncio.run, _pg_ping(url)).result()
+    except (OSError, asyncio.TimeoutError, ConnectionError, asyncpg.PostgresError) as exc:
         _unavailable(f"PostgreSQL at {url} ({exc})", POSTGRES_HINT)
     return url
 
