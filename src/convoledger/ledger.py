@@ -640,6 +640,38 @@ class Ledger:
                 result.by_message.setdefault(call.message_id, UsageTotals()).add(call)
         return result
 
+    # -- context ------------------------------------------------------------------------------
+    async def context_for(
+        self,
+        ref: ConversationRef,
+        *,
+        provider: str,
+        api: str | None = None,
+        budget_tokens: int = 8000,
+        history_limit: int = 500,
+        summary: bool = False,
+    ) -> Any:
+        """What to send to ``provider``/``api`` next (seed: ConversationManager): a
+        ``context.ContextPlan`` with the strategy (``server_state`` when the API keeps history
+        and the conversation holds a valid handle for it, else ``token_window`` under
+        ``budget_tokens`` tokens), the reason, the messages and the handle. Reads at most the
+        ``history_limit`` most recent messages. ``ValueError`` for an unknown provider/API."""
+        from convoledger.context import choose_context
+        from convoledger.providers import get_capabilities
+
+        caps = get_capabilities(provider, api)
+        record = await self.resolve(ref)
+        recent = await self.store.list_messages(self.owner, record.id, MessageQuery(last=history_limit))
+        return choose_context(
+            record,
+            recent,
+            provider=provider,
+            api=api or caps.api,
+            api_stateful=caps.api_stateful,
+            budget_tokens=budget_tokens,
+            summary=summary,
+        )
+
     # -- lifecycle sweeping (operator tasks, across owners) -----------------------------------
     async def sweep(self, now: datetime | None = None, batch: int = 1000) -> list[LifecycleEvent]:
         """Apply the lifecycle policy to every owner's conversations, once:

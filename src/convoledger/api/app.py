@@ -1,0 +1,98 @@
+"""The FastAPI application factory: ``create_app(ledger_or_url, settings, agent=None)``.
+
+OpenAPI at ``/openapi.json``, interactive docs at ``/docs``. Routes:
+
+- ``GET /healthz``, ``GET /metrics`` — no auth;
+- everything under ``/api`` — ``Authorization: Bearer <token>`` (an API key from
+  ``convoledger user create NAME``), scoped to the token's account.
+
+Lifetime: given a URL (or nothing: ``settings.resolved_database_url()``), the app opens the
+store when it starts (creating or upgrading the schema) and closes it when it stops. Given an
+already built ``Ledger``, the app opens it at start-up (opening is idempotent) and leaves
+closing to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import convoledger
+from convoledger.api.agents import Agent, agent_from_settings
+from convoledger.api.errors import install_error_handlers
+from convoledger.api.metrics import ApiMetrics, MetricsMiddleware
+from convoledger.api.routes import agent_sessions, memory, messages, sessions, system
+from convoledger.backends import open_ledger
+from convoledger.ledger import Ledger
+from convoledger.settings import Settings
+
+#: The owner of the app's own ledger view; requests always use ``for_owner(<token's account>)``.
+SERVICE_OWNER = "local"
+
+DESCRIPTION = """\
+The conversation ledger for AI-agent applications: agent sessions, their ordered messages,
+lifecycle, session memory, export/import and statistics, scoped to the account of your API key.
+
+Authenticate every `/api` call with `Authorization: Bearer <token>` (create one with
+`convoledger user create NAME`). Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def create_app(
+    ledger: str | Ledger | None = None,
+    settings: Settings | None = None,
+    *,
+    agent: Agent | None = None,
+) -> FastAPI:
+    """Build the API app.
+
+    ``ledger``: a ledger URL (``sqlite:///…``, ``postgresql+asyncpg://…``, ``memory://``,
+    ``jsonfiles:///…``), an existing ``Ledger``, or ``None`` for ``settings``' database URL.
+    ``settings``: defaults to ``Settings()`` (the ``CONVOLEDGER_*`` environment); its lifecycle
+    policy applies to ledgers built from a URL. ``agent``: the agent of
+    ``POST /api/agent-sessions/conversation`` (default: the one ``settings.agent`` names).
+    Raises ``ValueError`` for an unsupported URL or an unknown agent name (before serving).
+    """
+    settings = settings or Settings()
+    chosen_agent = agent if agent is not None else agent_from_settings(settings)
+    owns_ledger = not isinstance(ledger, Ledger)
+    the_ledger = (
+        ledger
+        if isinstance(ledger, Ledger)
+        else open_ledger(
+            ledger or settings.resolved_database_url(), owner=SERVICE_OWNER, policy=settings.policy()
+        )
+    )
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await the_ledger.open()
+        app.state.ledger = the_ledger
+        try:
+            yield
+        finally:
+            app.state.ledger = None
+            if owns_ledger:
+                await the_ledger.close()
+
+    app = FastAPI(
+        title="convoledger",
+        version=convoledger.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.agent = chosen_agent
+    app.state.metrics = metrics
+    app.state.ledger = None
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.include_router(system.router)
+    app.include_router(agent_sessions.router)
+    app.include_router(messages.router)
+    app.include_router(memory.router)
+    app.include_router(sessions.router)
+    return app

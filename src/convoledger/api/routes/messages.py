@@ -1,0 +1,126 @@
+"""``/api/agent-sessions/{session}/messages``: append (one or an atomic batch), list with
+filters and keyset paging, read, edit, redact, delete, clear.
+
+Appends to a session that is not active are refused with 409. Message order is ``seq`` (1, 2,
+3, … per session, assigned by the store), never a timestamp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Path, Response
+
+from convoledger.api.deps import OwnerLedger, Paging, app_metrics, message_filters, paging
+from convoledger.api.errors import PROBLEM_RESPONSES
+from convoledger.api.metrics import ApiMetrics
+from convoledger.api.routes.agent_sessions import SessionPath
+from convoledger.api.schemas import (
+    DeletedCount,
+    MessageBatchIn,
+    MessageIn,
+    MessageOut,
+    MessagePatch,
+    MessagesPage,
+    RedactIn,
+)
+from convoledger.store.base import MessageQuery
+
+router = APIRouter(prefix="/api/agent-sessions/{session}", tags=["messages"], responses=PROBLEM_RESPONSES)
+
+MessagePath = Annotated[str, Path(min_length=1, max_length=200, description="the message's id")]
+
+
+async def list_page(ledger: OwnerLedger, session: str, filters: MessageQuery, page: Paging) -> MessagesPage:
+    """A page of the session's messages matching ``filters``, oldest first. ``total`` counts
+    every message matching the filters (``after_seq`` is a window bound and does not change
+    it); ``page``/``size`` apply after ``after_seq``."""
+    record = await ledger.resolve(session)
+    window = replace(filters, limit=page.size, offset=page.offset)
+    items = await ledger.messages(record, window)
+    total = await ledger.count(record, filters)
+    return MessagesPage(items=[MessageOut.of(m) for m in items], total=total, page=page.page, size=page.size)
+
+
+@router.get("/messages", response_model=MessagesPage, summary="List messages")
+async def list_messages(
+    ledger: OwnerLedger,
+    session: SessionPath,
+    filters: Annotated[MessageQuery, Depends(message_filters)],
+    page: Annotated[Paging, Depends(paging)],
+) -> MessagesPage:
+    """Messages in ``seq`` order, filtered (full-text ``search``, ``role``, ``sender``,
+    ``recipient``, ``message_type``, ``created_from``/``created_to``) before paging; for
+    keyset paging pass the last ``seq`` you have as ``after_seq``."""
+    return await list_page(ledger, session, filters, page)
+
+
+@router.post("/messages", response_model=MessageOut, status_code=201, summary="Append a message")
+async def append_message(
+    ledger: OwnerLedger,
+    session: SessionPath,
+    body: MessageIn,
+    metrics: Annotated[ApiMetrics, Depends(app_metrics)],
+) -> MessageOut:
+    """Append one message; the same ``id`` twice returns the first message (nothing new is
+    stored). 409 when the session is not active."""
+    stored = await ledger.append(session, body.to_record())
+    metrics.appended.labels("/api/agent-sessions/{session}/messages").inc()
+    return MessageOut.of(stored)
+
+
+@router.post(
+    "/messages/batch", response_model=list[MessageOut], status_code=201, summary="Append messages atomically"
+)
+async def append_batch(
+    ledger: OwnerLedger,
+    session: SessionPath,
+    body: MessageBatchIn,
+    metrics: Annotated[ApiMetrics, Depends(app_metrics)],
+) -> list[MessageOut]:
+    """Append up to 500 messages, all or none, in the given order; returns them as stored."""
+    stored = await ledger.append_batch(session, [m.to_record() for m in body.messages])
+    metrics.appended.labels("/api/agent-sessions/{session}/messages/batch").inc(len(stored))
+    return [MessageOut.of(m) for m in stored]
+
+
+@router.get("/messages/{message_id}", response_model=MessageOut, summary="Get a message")
+async def get_message(ledger: OwnerLedger, session: SessionPath, message_id: MessagePath) -> MessageOut:
+    """One message of the session."""
+    return MessageOut.of(await ledger.get_message(session, message_id))
+
+
+@router.patch("/messages/{message_id}", response_model=MessageOut, summary="Edit a message")
+async def edit_message(
+    ledger: OwnerLedger, session: SessionPath, message_id: MessagePath, body: MessagePatch
+) -> MessageOut:
+    """Change ``content`` and/or ``extra_data`` (the token count is recomputed; ``updated_at``
+    is set). The message keeps its id and seq."""
+    return MessageOut.of(await ledger.edit_message(session, message_id, **body.changes()))
+
+
+@router.delete("/messages/{message_id}", status_code=204, summary="Delete a message")
+async def delete_message(ledger: OwnerLedger, session: SessionPath, message_id: MessagePath) -> Response:
+    """Delete one message; its seq is never reused."""
+    await ledger.delete_message(session, message_id)
+    return Response(status_code=204)
+
+
+@router.post("/messages/{message_id}/redact", response_model=MessageOut, summary="Redact a message")
+async def redact_message(
+    ledger: OwnerLedger,
+    session: SessionPath,
+    message_id: MessagePath,
+    body: Annotated[RedactIn | None, Body()] = None,
+) -> MessageOut:
+    """Replace the content with a marker (default ``[redacted]``) and drop extra data and tool
+    arguments; the envelope (id, seq, role, sender, recipient, times) stays."""
+    marker = body.marker if body is not None else RedactIn().marker
+    return MessageOut.of(await ledger.redact_message(session, message_id, marker))
+
+
+@router.delete("/clear-messages", response_model=DeletedCount, summary="Delete every message")
+async def clear_messages(ledger: OwnerLedger, session: SessionPath) -> DeletedCount:
+    """Delete all messages of the session (seqs are not reused); returns how many."""
+    return DeletedCount(deleted_count=await ledger.clear_messages(session))
