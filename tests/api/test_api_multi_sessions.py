@@ -168,3 +168,17 @@ async def test_list_sessions_filters_by_participant(api: Api) -> None:
     ).json()
     assert [s["session_id"] for s in page["items"]] == ["l2"]
     assert_problem(await api.client.get("/api/sessions", params={"size": 101}, headers=api.a), 422)
+
+
+async def test_one_base_session_id_holds_several_channels(api: Api) -> None:
+    first = await create(api, session_id="shared", session_type="mc_to_agent", participants=[MC, ANALYST])
+    second = await create(api, session_id="shared", session_type="mc_to_agent", participants=[MC, WRITER])
+    assert first["session_id"] == second["session_id"] == "shared"
+    assert first["session_key"] != second["session_key"]
+    assert "_convoledger_face" not in first["metadata"]
+    again = await api.client.post(
+        "/api/sessions",
+        json={"session_id": "shared", "session_type": "mc_to_agent", "participants": [MC, ANALYST]},
+        headers=api.a,
+    )
+    assert_problem(again, 409)

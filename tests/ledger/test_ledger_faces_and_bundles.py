@@ -75,6 +75,29 @@ async def test_seed_faces_round_trip_through_the_ledger(ledger: Ledger) -> None:
     assert [p.participant_id for p in face.participants] == ["mc_001", "agent_001"]
 
 
+async def test_one_base_session_id_holds_several_isolated_channels(ledger: Ledger) -> None:
+    analyst = await ledger.create_conversation(_mc_session("session_002"))
+    now = datetime.now(UTC)
+    writer = await ledger.create_conversation(
+        ConversationSession(
+            session_id="session_002",
+            participants=[
+                ConversationParticipant("mc_001", "master_controller"),
+                ConversationParticipant("agent_002", "agent", "writer"),
+            ],
+            session_type="mc_to_agent",
+            created_at=now,
+            last_activity=now,
+        )
+    )
+    assert analyst.id != writer.id
+    assert writer.session_key == "session_002_mc_to_writer"
+    assert (await ledger.resolve("session_002_mc_to_writer")).id == writer.id
+    assert (await ledger.get_conversation(writer.id, as_=ConversationSession)).session_id == "session_002"
+    with pytest.raises(Conflict):
+        await ledger.create_conversation(_mc_session("session_002"))
+
+
 async def test_chat_faces_and_refusal_when_not_active(ledger: Ledger) -> None:
     conv = await ledger.create_conversation(ChatSession(session_id="chat-1", participants=["alice", "bob"]))
     msg = ChatMessage(id="m1", sender="alice", recipient="bob", content="hi", timestamp=1700000000.0, session_id="chat-1")

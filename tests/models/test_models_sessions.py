@@ -21,6 +21,7 @@ from convoledger import (
     validate_conversation_isolation_pattern,
     validate_session_key,
 )
+from convoledger.models.serialization import split_face_metadata
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 MC = ConversationParticipant("mc_001", "master_controller")
@@ -255,12 +256,16 @@ def test_session_to_record_and_back() -> None:
     assert isinstance(rec, ConversationRecord)
     assert rec.id == "rec-1" and rec.owner_id == "acct-1"
     assert rec.kind is ConversationKind.CONVERSATION_SESSION
-    assert rec.session_id == "session_002" and rec.session_key == "session_002_mc_to_data_analyst"
+    # One base session_id names several isolated channels: the record's external id is the key,
+    # the base id travels in the face's metadata and comes back.
+    assert rec.session_id == rec.session_key == "session_002_mc_to_data_analyst"
     assert rec.session_type == "mc_to_agent"
     assert [p.participant_id for p in rec.participants] == ["mc_001", "agent_001"]
     assert rec.participants[1].participant_role == "data_analyst"
     assert rec.created_at == T0 and rec.last_activity_at == T0 + timedelta(minutes=5)
-    assert rec.metadata == {"task_type": "data_analysis"}
+    caller_metadata, extras = split_face_metadata(rec.metadata, "conversation_session")
+    assert caller_metadata == {"task_type": "data_analysis"}
+    assert extras["session_id"] == "session_002"
     assert ConversationSession.from_record(rec) == s
     assert s.to_record().owner_id == "local"
 
@@ -281,6 +286,7 @@ def test_session_from_record_needs_session_type() -> None:
 def test_session_from_record_falls_back_to_record_id() -> None:
     rec = session("s", "user_to_mc", USER, MC).to_record(record_id="rid")
     rec.session_id = None
+    rec.metadata = {}  # a record not written by this face: no base id recorded
     assert ConversationSession.from_record(rec).session_id == "rid"
 
 

@@ -25,6 +25,7 @@ from convoledger.models.records import (
     ParticipantRecord,
     new_id,
 )
+from convoledger.models.serialization import FACE_KEY, face_extras
 from convoledger.models.sessions import SessionType
 from convoledger.models.status import ConversationStatus, LifecycleEvent
 from convoledger.models.timeutil import UtcDatetime, utcnow
@@ -149,8 +150,9 @@ class SessionOut(BaseModel):
 
     @classmethod
     def of(cls, record: ConversationRecord) -> SessionOut:
-        """The resource for a stored conversation."""
+        """The resource for a stored conversation (the faces' internal metadata key hidden)."""
         data = record.model_dump(include=set(cls.model_fields) - {"is_active"})
+        data["metadata"] = {k: v for k, v in data["metadata"].items() if k != FACE_KEY}
         return cls(**data, is_active=record.is_active)
 
 
@@ -457,8 +459,13 @@ class ConversationSessionOut(SessionOut):
 
     @classmethod
     def of(cls, record: ConversationRecord) -> ConversationSessionOut:
-        """The resource for a stored conversation."""
+        """The resource for a stored conversation; ``session_id`` is the seed's base session id
+        (several channels share it), ``session_key`` the channel's own key."""
         data = record.model_dump(include=set(cls.model_fields) - {"is_active"})
+        data["metadata"] = {k: v for k, v in data["metadata"].items() if k != FACE_KEY}
+        base = face_extras(record.metadata, "conversation_session").get("session_id")
+        if isinstance(base, str) and base:
+            data["session_id"] = base
         return cls(**data, is_active=record.is_active)
 
 

@@ -326,17 +326,22 @@ class ConversationSession:
         ``AgentCommunicationMessage.session_key`` carries) or, with ``key_style="structured"``,
         ``str(self.resolve_key())``. ``record_id`` defaults to a new UUID.
         ``last_activity`` → ``last_activity_at`` and ``updated_at``.
+
+        The record's external ``session_id`` is the session *key*, because the seed uses one
+        base ``session_id`` for several isolated channels (``session_002`` with a writer and with
+        an analyst are two conversations); the base id is kept in the face's metadata and comes
+        back from :meth:`from_record`.
         """
         key = self.generate_session_key() if key_style == "seed" else str(self.resolve_key())
         return ConversationRecord(
             id=record_id or str(uuid.uuid4()),
             owner_id=owner_id,
-            session_id=self.session_id,
+            session_id=key,
             session_key=key,
             kind=ConversationKind.CONVERSATION_SESSION,
             session_type=self.session_type,
             participants=[p.to_record() for p in self.participants],
-            metadata=with_face_extras(self.metadata, "conversation_session", {}),
+            metadata=with_face_extras(self.metadata, "conversation_session", {"session_id": self.session_id}),
             created_at=self.created_at,
             updated_at=self.last_activity,
             last_activity_at=self.last_activity,
@@ -346,7 +351,8 @@ class ConversationSession:
     def from_record(cls, record: ConversationRecord) -> ConversationSession:
         """The session stored in ``record``.
 
-        ``session_id`` is the record's ``session_id`` (else its ``id``); the record must have a
+        ``session_id`` is the base id recorded by :meth:`to_record`, else the record's
+        ``session_id`` (else its ``id``); the record must have a
         ``session_type`` and participants that satisfy the seed's rules, else ``ValueError``.
         """
         if not record.session_type:
@@ -354,9 +360,10 @@ class ConversationSession:
                 f"conversation {record.id!r} (kind {record.kind.value}) has no session_type; "
                 "a ConversationSession needs one of " + ", ".join(sorted(SESSION_TYPES))
             )
-        metadata, _ = split_face_metadata(record.metadata, "conversation_session")
+        metadata, extras = split_face_metadata(record.metadata, "conversation_session")
+        base = extras.get("session_id")
         return cls(
-            session_id=record.session_id or record.id,
+            session_id=base if isinstance(base, str) and base else (record.session_id or record.id),
             participants=[ConversationParticipant.from_record(p) for p in record.participants],
             session_type=record.session_type,
             created_at=record.created_at,
