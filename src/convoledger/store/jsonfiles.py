@@ -1,0 +1,1041 @@
+"""``JsonFilesStore``: conversations as JSON files in a directory (``jsonfiles:///dir``).
+
+The simple durable backend: no server, human-readable files, safe for several OS processes
+writing the same root at once. Layout (every name from a caller is escaped by ``fs_name``)::
+
+    <root>/_accounts.json                    accounts and API-key hashes (under _accounts.lock)
+    <root>/<owner>/owner.lock                guards index.json, creation and deletion
+    <root>/<owner>/index.json                {"session_id": {sid: id}, "session_key": {key: id}}
+    <root>/<owner>/locks/<id>.lock           one lock per conversation
+    <root>/<owner>/conversations/<id>/
+        conversation.json                    the commit record (see below)
+        messages-<token>.jsonl               one message per line, seq order, append-only
+        calls-<token>.jsonl                  provider calls, one per line, append-only
+        memory.json                          {key: MemoryEntry}
+
+``conversation.json`` is the commit point of a conversation. It holds the record, its lifecycle
+events, and for each ``.jsonl`` log the file name and how many of its bytes are committed. An
+append writes its lines at that offset (cutting any tail a crashed writer left), fsyncs, and then
+atomically replaces ``conversation.json`` (write temp + fsync + ``os.replace`` + fsync of the
+directory) with the new byte count and ``last_seq``. Readers read only committed bytes. So a batch
+is all-or-nothing even across a crash (invariants 3 and 5), and ``seq`` order is commit order
+(9). Rewrites (edit, redact, delete, pop, clear) write a whole new log under a new random name and
+commit by pointing ``conversation.json`` at it; the old file is removed afterwards.
+
+Concurrency: every operation on a conversation holds its ``filelock.FileLock`` (an OS lock, so
+other processes wait too) and re-reads ``conversation.json`` under it, so ``seq`` is assigned from
+the state on disk, never from a stale copy (invariant 2 across processes). Within one process,
+tasks first queue on an ``asyncio.Lock`` per conversation (no polling) and the blocking file work
+runs in a worker thread (``asyncio.to_thread``) so the event loop is never blocked. Owner-level
+uniqueness (``session_id``/``session_key`` in ``index.json``) is checked and written under the
+owner lock; the lock order is always owner, then conversation. Appends queued by tasks of one
+process for the same conversation are committed together (group commit: one set of fsyncs for
+many batches, each batch still atomic with consecutive seqs, in arrival order).
+
+Cache without staleness: a log file's committed prefix never changes once written (rewrites use
+a new file name), so the parsed lines of a log are cached per file name and only bytes beyond the
+cached length are read, up to the committed length read from disk under the lock. A recent-N read
+or an idempotency check therefore does not re-parse the whole history on every call.
+
+Reads of listings, stats and the idle sweep read each ``conversation.json`` without a lock: the
+file is only ever replaced atomically, so each read is a consistent snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import os
+import secrets
+import shutil
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+from filelock import FileLock
+
+from convoledger.errors import Conflict, ConversationNotActive, NotFound
+from convoledger.models.records import (
+    ConversationRecord,
+    MemoryEntry,
+    MessageRecord,
+    ProviderCallRecord,
+)
+from convoledger.models.status import ConversationStatus, LifecycleEvent, make_transition
+from convoledger.models.timeutil import ensure_utc, utcnow
+from convoledger.store import querying as q
+from convoledger.store.base import (
+    UPDATABLE_CONVERSATION_FIELDS,
+    Account,
+    ConversationPage,
+    ConversationQuery,
+    MessageQuery,
+    OwnerStats,
+    Store,
+)
+
+T = TypeVar("T")
+
+#: Version of the on-disk layout written into every ``conversation.json``.
+LAYOUT_FORMAT = 1
+_SAFE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+_MAX_NAME = 120
+
+
+def _escape(ch: str) -> str:
+    return "".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
+
+
+def fs_name(value: str) -> str:
+    """A file-system-safe, case-insensitive-safe directory/file name for a caller's string.
+
+    Lower-case ASCII letters, digits, ``-`` and ``_`` (not leading) are kept; every other
+    character (including ``.``, ``/``, ``\\``, upper case, spaces and non-ASCII) becomes ``%XX``
+    per UTF-8 byte, so names cannot climb out of their directory, clash on case-insensitive file
+    systems, or collide with the store's own files (``_*`` and ``.*`` at the root). Names longer
+    than 120 characters are cut to 80 and suffixed with ``~`` and 32 hex digits of their SHA-256.
+    ``ValueError`` for an empty string.
+    """
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"a name must be a non-empty string, got {value!r}")
+    out = "".join(ch if ch in _SAFE_CHARS and (i or ch != "_") else _escape(ch) for i, ch in enumerate(value))
+    if len(out) > _MAX_NAME:
+        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        out = f"{out[:80]}~{digest}"
+    return out
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically and durably: write a temp file beside it, fsync
+    it, ``os.replace`` it over ``path``, fsync the directory. Readers see the old or the new file,
+    never a mix; after a crash the file is one of the two."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _new_log_name(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(8)}.jsonl"
+
+
+@dataclass
+class _Log:
+    """The parsed committed prefix of one append-only ``.jsonl`` log: raw lines, their ids and
+    seqs (0 for logs without seq), and how many bytes were parsed."""
+
+    size: int = 0
+    lines: list[bytes] = field(default_factory=list)
+    ids: dict[str, int] = field(default_factory=dict)
+    seqs: list[int] = field(default_factory=list)
+
+    def add(self, line: bytes) -> None:
+        data = orjson.loads(line)
+        self.ids[data["id"]] = len(self.lines)
+        self.seqs.append(int(data.get("seq", 0)))
+        self.lines.append(line)
+        self.size += len(line) + 1
+
+
+class _LogCache:
+    """Parsed log prefixes keyed by file path (LRU, ``capacity`` files). Safe because a log's
+    committed prefix never changes under the same name; callers hold the conversation lock."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self._entries: OrderedDict[str, _Log] = OrderedDict()
+        self._capacity = capacity
+        self._mutex = threading.Lock()
+
+    def load(self, conv_dir: Path, ref: dict[str, Any]) -> _Log:
+        """The log described by ``ref`` = ``{"file": name | None, "bytes": committed}``."""
+        if not ref.get("file"):
+            return _Log()
+        path = str(conv_dir / ref["file"])
+        committed = int(ref["bytes"])
+        with self._mutex:
+            log = self._entries.get(path)
+            if log is not None:
+                self._entries.move_to_end(path)
+        if log is None or log.size > committed:
+            log = _Log()
+        if log.size < committed:
+            with open(path, "rb") as fh:
+                fh.seek(log.size)
+                chunk = fh.read(committed - log.size)
+            if len(chunk) != committed - log.size or not chunk.endswith(b"\n"):
+                raise OSError(f"log {path} is shorter than its committed length {committed}")
+            for line in chunk[:-1].split(b"\n"):
+                log.add(line)
+        self.put(path, log)
+        return log
+
+    def put(self, path: str, log: _Log) -> None:
+        with self._mutex:
+            self._entries[path] = log
+            self._entries.move_to_end(path)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+
+    def drop(self, path: str) -> None:
+        with self._mutex:
+            self._entries.pop(path, None)
+
+
+@dataclass
+class _Doc:
+    """A conversation's commit record as read from ``conversation.json``."""
+
+    record: ConversationRecord
+    events: list[dict[str, Any]]
+    messages: dict[str, Any]
+    calls: dict[str, Any]
+
+    def to_bytes(self) -> bytes:
+        return _dumps(
+            {
+                "format": LAYOUT_FORMAT,
+                "record": self.record.model_dump(mode="json"),
+                "events": self.events,
+                "messages": self.messages,
+                "calls": self.calls,
+            }
+        )
+
+    @classmethod
+    def parse(cls, data: bytes) -> _Doc:
+        raw = orjson.loads(data)
+        return cls(
+            record=ConversationRecord.model_validate(raw["record"]),
+            events=raw.get("events", []),
+            messages=raw.get("messages", {"file": None, "bytes": 0}),
+            calls=raw.get("calls", {"file": None, "bytes": 0}),
+        )
+
+
+def _settle(futures: list[asyncio.Future[list[MessageRecord]]], work: asyncio.Future[Any]) -> None:
+    """Hand each waiting caller of a group commit its own result, or the commit's error."""
+    error = work.exception() if not work.cancelled() else asyncio.CancelledError()
+    for i, fut in enumerate(futures):
+        if fut.done():
+            continue
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(work.result()[i])
+
+
+def _msg_line(msg: MessageRecord) -> bytes:
+    return _dumps(msg.model_dump(mode="json"))
+
+
+def _parse_msg(line: bytes) -> MessageRecord:
+    return MessageRecord.model_validate(orjson.loads(line))
+
+
+class JsonFilesStore(Store):
+    """The JSON-files ``Store`` (see the module docstring for layout, commit and locking).
+
+    ``JsonFilesStore(root)``: ``root`` is a directory (created by ``open`` if missing).
+    ``lock_timeout`` (seconds) bounds each wait for a file lock; ``filelock.Timeout`` is raised
+    past it. Conversation ids are unique per owner; message ids per conversation.
+    """
+
+    def __init__(self, root: str | Path, *, lock_timeout: float = 60.0) -> None:
+        self.root = Path(root)
+        self.lock_timeout = lock_timeout
+        self._cache = _LogCache()
+        self._task_locks: weakref.WeakValueDictionary[tuple[str, ...], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._pending: dict[tuple[str, str], list[tuple[list[MessageRecord], asyncio.Future[Any]]]] = {}
+
+    # -- paths and locks ------------------------------------------------------------------------
+    def _owner_dir(self, owner_id: str) -> Path:
+        q.check_owner(owner_id)
+        return self.root / fs_name(owner_id)
+
+    def _conv_dir(self, owner_id: str, conversation_id: str) -> Path:
+        return self._owner_dir(owner_id) / "conversations" / fs_name(conversation_id)
+
+    def _file_lock(self, path: Path) -> FileLock:
+        # A fresh FileLock per acquisition: its own file descriptor, so flock() excludes other
+        # threads of this process as well as other processes. Poll briefly: waits are short.
+        return FileLock(path, timeout=self.lock_timeout, poll_interval=0.001)
+
+    def _task_lock(self, *key: str) -> asyncio.Lock:
+        lock = self._task_locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._task_locks[key] = lock
+        return lock
+
+    @contextlib.asynccontextmanager
+    async def _queued(self, *keys: tuple[str, ...]) -> AsyncIterator[None]:
+        """Hold the in-process task locks for ``keys`` in order (owner before conversation)."""
+        async with contextlib.AsyncExitStack() as stack:
+            for key in keys:
+                await stack.enter_async_context(self._task_lock(*key))
+            yield
+
+    @contextlib.contextmanager
+    def _owner_locked(self, owner_id: str, *, create: bool) -> Iterator[Path]:
+        odir = self._owner_dir(owner_id)
+        if create and not (odir / "locks").is_dir():
+            self.root.mkdir(parents=True, exist_ok=True)
+            (odir / "conversations").mkdir(parents=True, exist_ok=True)
+            (odir / "locks").mkdir(exist_ok=True)
+            _fsync_dir(odir)
+            _fsync_dir(self.root)  # the new owner directory survives a crash
+        elif not odir.is_dir():
+            raise NotFound(f"owner {owner_id!r} has no conversations")
+        with self._file_lock(odir / "owner.lock"):
+            yield odir
+
+    @contextlib.contextmanager
+    def _conv_locked(self, owner_id: str, conversation_id: str) -> Iterator[Path]:
+        cdir = self._conv_dir(owner_id, conversation_id)
+        if not cdir.is_dir():
+            raise NotFound(f"conversation {conversation_id!r} not found")
+        with self._file_lock(self._owner_dir(owner_id) / "locks" / f"{fs_name(conversation_id)}.lock"):
+            yield cdir
+
+    async def _run_conv(self, owner_id: str, conversation_id: str, fn: Callable[[Path], T]) -> T:
+        """Run ``fn(conv_dir)`` in a worker thread under the conversation's locks."""
+        q.check_owner(owner_id)
+
+        def work() -> T:
+            with self._conv_locked(owner_id, conversation_id) as cdir:
+                return fn(cdir)
+
+        async with self._queued(("c", owner_id, conversation_id)):
+            return await asyncio.to_thread(work)
+
+    async def _run_owner(
+        self,
+        owner_id: str,
+        fn: Callable[[Path], T],
+        *,
+        create: bool = False,
+        conversation_id: str | None = None,
+    ) -> T:
+        """Run ``fn(owner_dir)`` in a worker thread under the owner's locks (and the
+        conversation's, after the owner's, when ``conversation_id`` is given)."""
+        q.check_owner(owner_id)
+
+        def work() -> T:
+            with self._owner_locked(owner_id, create=create) as odir:
+                if conversation_id is None:
+                    return fn(odir)
+                with self._conv_locked(owner_id, conversation_id):
+                    return fn(odir)
+
+        keys: list[tuple[str, ...]] = [("o", owner_id)]
+        if conversation_id is not None:
+            keys.append(("c", owner_id, conversation_id))
+        async with self._queued(*keys):
+            return await asyncio.to_thread(work)
+
+    # -- documents ------------------------------------------------------------------------------
+    @staticmethod
+    def _read_doc(cdir: Path) -> _Doc:
+        try:
+            data = (cdir / "conversation.json").read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"conversation in {cdir.name!r} not found") from None
+        return _Doc.parse(data)
+
+    @staticmethod
+    def _write_doc(cdir: Path, doc: _Doc) -> None:
+        write_atomic(cdir / "conversation.json", doc.to_bytes())
+
+    def _read_index(self, odir: Path) -> dict[str, dict[str, str]]:
+        try:
+            data = orjson.loads((odir / "index.json").read_bytes())
+        except FileNotFoundError:
+            data = {}
+        return {"session_id": data.get("session_id", {}), "session_key": data.get("session_key", {})}
+
+    def _index_holder(
+        self, odir: Path, index: dict[str, dict[str, str]], kind: str, value: str
+    ) -> str | None:
+        """The id of the conversation that really holds ``kind = value``, or ``None``. An index
+        entry counts only if that conversation exists and still has the value (entries left by
+        an interrupted write are ignored)."""
+        cid = index[kind].get(value)
+        if cid is None:
+            return None
+        try:
+            doc = self._read_doc(odir / "conversations" / fs_name(cid))
+        except NotFound:
+            return None
+        return cid if getattr(doc.record, kind) == value else None
+
+    def _scan(self, odir: Path) -> list[ConversationRecord]:
+        """Every conversation record of one owner directory (lock-free consistent snapshots)."""
+        out: list[ConversationRecord] = []
+        try:
+            names = os.listdir(odir / "conversations")
+        except FileNotFoundError:
+            return out
+        for name in names:
+            if name.startswith("."):
+                continue
+            with contextlib.suppress(NotFound, NotADirectoryError):
+                out.append(self._read_doc(odir / "conversations" / name).record)
+        return out
+
+    # -- lifetime -------------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Create the root directory if missing (idempotent)."""
+        await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+
+    # -- accounts -------------------------------------------------------------------------------
+    async def _accounts(self, fn: Callable[[dict[str, Any]], tuple[T, bool]]) -> T:
+        """Run ``fn(data)`` on ``_accounts.json`` under its lock; write back when it says so."""
+
+        def work() -> T:
+            self.root.mkdir(parents=True, exist_ok=True)
+            path = self.root / "_accounts.json"
+            with self._file_lock(self.root / "_accounts.lock"):
+                try:
+                    data = orjson.loads(path.read_bytes())
+                except FileNotFoundError:
+                    data = {"accounts": {}, "keys": {}}
+                result, changed = fn(data)
+                if changed:
+                    write_atomic(path, _dumps(data))
+                return result
+
+        async with self._queued(("accounts",)):
+            return await asyncio.to_thread(work)
+
+    async def ensure_account(self, name: str) -> Account:
+        """See ``Store.ensure_account``."""
+        q.check_owner(name)
+
+        def fn(data: dict[str, Any]) -> tuple[Account, bool]:
+            entry = data["accounts"].get(name)
+            changed = entry is None
+            if entry is None:
+                entry = data["accounts"][name] = {"created_at": utcnow().isoformat()}
+            return Account(name=name, created_at=ensure_utc(entry["created_at"])), changed
+
+        return await self._accounts(fn)
+
+    async def add_api_key(self, account: str, key_hash: str, label: str | None = None) -> None:
+        """See ``Store.add_api_key``. ``Conflict`` if the hash is bound to another account."""
+        if not isinstance(key_hash, str) or not key_hash:
+            raise ValueError("key_hash must be a non-empty string")
+
+        def fn(data: dict[str, Any]) -> tuple[None, bool]:
+            if account not in data["accounts"]:
+                raise NotFound(f"account {account!r} not found")
+            bound = data["keys"].get(key_hash)
+            if bound is not None and bound["account"] != account:
+                raise Conflict("this API key is already bound to another account")
+            data["keys"][key_hash] = {"account": account, "label": label}
+            return None, True
+
+        await self._accounts(fn)
+
+    async def account_for_key(self, key_hash: str) -> Account | None:
+        """See ``Store.account_for_key``."""
+
+        def fn(data: dict[str, Any]) -> tuple[Account | None, bool]:
+            bound = data["keys"].get(key_hash)
+            if bound is None or bound["account"] not in data["accounts"]:
+                return None, False
+            name = bound["account"]
+            return Account(name=name, created_at=ensure_utc(data["accounts"][name]["created_at"])), False
+
+        return await self._accounts(fn)
+
+    # -- conversations --------------------------------------------------------------------------
+    async def create_conversation(
+        self, owner_id: str, conversation: ConversationRecord
+    ) -> ConversationRecord:
+        """See ``Store.create_conversation``."""
+        record = q.prepare_conversation(owner_id, conversation)
+
+        def fill(tmp: Path) -> _Doc:
+            return _Doc(record, [], {"file": None, "bytes": 0}, {"file": None, "bytes": 0})
+
+        return await self._run_owner(owner_id, lambda odir: self._publish(odir, record, fill), create=True)
+
+    async def import_conversation(
+        self,
+        owner_id: str,
+        conversation: ConversationRecord,
+        messages: Sequence[MessageRecord],
+        *,
+        events: Sequence[LifecycleEvent] = (),
+        memory: Sequence[MemoryEntry] = (),
+        provider_calls: Sequence[ProviderCallRecord] = (),
+    ) -> ConversationRecord:
+        """See ``Store.import_conversation``: the whole conversation directory is built aside and
+        published with one rename (all or nothing)."""
+        bundle = q.prepare_import(owner_id, conversation, messages, events, memory, provider_calls)
+        record = bundle.conversation
+
+        def fill(tmp: Path) -> _Doc:
+            doc = _Doc(
+                record,
+                [e.model_dump(mode="json") for e in bundle.events],
+                {"file": None, "bytes": 0},
+                {"file": None, "bytes": 0},
+            )
+            if bundle.messages:
+                doc.messages = self._append_lines(
+                    tmp, doc.messages, "messages", [_msg_line(m) for m in bundle.messages]
+                )
+            if bundle.provider_calls:
+                doc.calls = self._append_lines(
+                    tmp,
+                    doc.calls,
+                    "calls",
+                    [_dumps(c.model_dump(mode="json")) for c in bundle.provider_calls],
+                )
+            if bundle.memory:
+                write_atomic(
+                    tmp / "memory.json", _dumps({e.key: e.model_dump(mode="json") for e in bundle.memory})
+                )
+            return doc
+
+        return await self._run_owner(owner_id, lambda odir: self._publish(odir, record, fill), create=True)
+
+    def _publish(
+        self, odir: Path, record: ConversationRecord, fill: Callable[[Path], _Doc]
+    ) -> ConversationRecord:
+        """Create conversation ``record`` under the owner lock: check that its id, session_id and
+        session_key are free (``Conflict``), index its keys, build its directory aside with
+        ``fill(tmp_dir)`` (which returns the commit record) and publish it with one rename."""
+        convs = odir / "conversations"
+        final = convs / fs_name(record.id)
+        if final.exists():
+            raise Conflict(f"conversation {record.id!r} already exists")
+        index = self._read_index(odir)
+        for kind in ("session_id", "session_key"):
+            value = getattr(record, kind)
+            if value is not None and self._index_holder(odir, index, kind, value) is not None:
+                raise Conflict(f"{kind} {value!r} is already used by another conversation")
+        tmp = convs / f".new-{secrets.token_hex(8)}"
+        tmp.mkdir()
+        try:
+            doc = fill(tmp)
+            write_atomic(tmp / "conversation.json", doc.to_bytes())
+            # Index before publishing: an entry without its conversation is ignored by
+            # _index_holder, while a conversation missing from the index could be duplicated.
+            changed = False
+            for kind in ("session_id", "session_key"):
+                value = getattr(record, kind)
+                if value is not None:
+                    index[kind][value] = record.id
+                    changed = True
+            if changed:
+                write_atomic(odir / "index.json", _dumps(index))
+            os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _fsync_dir(convs)
+        return record
+
+    async def get_conversation(self, owner_id: str, conversation_id: str) -> ConversationRecord:
+        """See ``Store.get_conversation``."""
+        return await self._run_conv(owner_id, conversation_id, lambda cdir: self._read_doc(cdir).record)
+
+    async def find_conversation(
+        self, owner_id: str, *, session_id: str | None = None, session_key: str | None = None
+    ) -> ConversationRecord | None:
+        """See ``Store.find_conversation``. ``ValueError`` unless exactly one key is given."""
+        if (session_id is None) == (session_key is None):
+            raise ValueError("give exactly one of session_id or session_key")
+        kind, value = ("session_id", session_id) if session_id is not None else ("session_key", session_key)
+        assert value is not None
+
+        def fn(odir: Path) -> ConversationRecord | None:
+            cid = self._index_holder(odir, self._read_index(odir), kind, value)
+            return None if cid is None else self._read_doc(odir / "conversations" / fs_name(cid)).record
+
+        try:
+            return await self._run_owner(owner_id, fn)
+        except NotFound:
+            return None
+
+    async def list_conversations(self, owner_id: str, query: ConversationQuery) -> ConversationPage:
+        """See ``Store.list_conversations`` (scans the owner's conversation files)."""
+        q.check_conversation_query(query)
+        odir = self._owner_dir(owner_id)
+        records = await asyncio.to_thread(self._scan, odir)
+        return q.page_conversations(records, query)
+
+    async def update_conversation(
+        self, owner_id: str, conversation_id: str, changes: dict[str, Any]
+    ) -> ConversationRecord:
+        """See ``Store.update_conversation``."""
+        q.check_changes(changes, UPDATABLE_CONVERSATION_FIELDS, "conversation")
+
+        def fn(odir: Path) -> ConversationRecord:
+            cdir = odir / "conversations" / fs_name(conversation_id)
+            doc = self._read_doc(cdir)
+            updated = q.apply_conversation_changes(doc.record, changes, utcnow())
+            old_sid, new_sid = doc.record.session_id, updated.session_id
+            if new_sid != old_sid:
+                index = self._read_index(odir)
+                if new_sid is not None:
+                    holder = self._index_holder(odir, index, "session_id", new_sid)
+                    if holder is not None and holder != conversation_id:
+                        raise Conflict(f"session_id {new_sid!r} is already used by another conversation")
+                    index["session_id"][new_sid] = conversation_id
+                    write_atomic(odir / "index.json", _dumps(index))
+            doc.record = updated
+            self._write_doc(cdir, doc)
+            if new_sid != old_sid and old_sid is not None:
+                index = self._read_index(odir)
+                if index["session_id"].get(old_sid) == conversation_id:
+                    del index["session_id"][old_sid]
+                    write_atomic(odir / "index.json", _dumps(index))
+            return updated
+
+        return await self._run_owner(owner_id, fn, conversation_id=conversation_id)
+
+    async def delete_conversation(self, owner_id: str, conversation_id: str) -> None:
+        """See ``Store.delete_conversation``: the directory (messages, events, memory, calls)
+        is renamed away atomically, then its index entries and files are removed."""
+
+        def fn(odir: Path) -> None:
+            cdir = odir / "conversations" / fs_name(conversation_id)
+            doc = self._read_doc(cdir)
+            trash = cdir.with_name(f".trash-{secrets.token_hex(8)}")
+            os.rename(cdir, trash)
+            _fsync_dir(cdir.parent)
+            index = self._read_index(odir)
+            changed = False
+            for kind in ("session_id", "session_key"):
+                value = getattr(doc.record, kind)
+                if value is not None and index[kind].get(value) == conversation_id:
+                    del index[kind][value]
+                    changed = True
+            if changed:
+                write_atomic(odir / "index.json", _dumps(index))
+            for name in (doc.messages.get("file"), doc.calls.get("file")):
+                if name:
+                    self._cache.drop(str(cdir / name))
+            shutil.rmtree(trash, ignore_errors=True)
+
+        await self._run_owner(owner_id, fn, conversation_id=conversation_id)
+
+    async def transition(
+        self,
+        owner_id: str,
+        conversation_id: str,
+        target: ConversationStatus,
+        *,
+        reason: str | None = None,
+        actor: str | None = None,
+    ) -> tuple[ConversationRecord, LifecycleEvent]:
+        """See ``Store.transition``: checked and committed under the conversation's lock."""
+
+        def fn(cdir: Path) -> tuple[ConversationRecord, LifecycleEvent]:
+            doc = self._read_doc(cdir)
+            now = utcnow()
+            event = make_transition(
+                conversation_id, doc.record.status, target, reason=reason, actor=actor, at=now
+            )
+            doc.record = doc.record.model_copy(update={"status": event.to_status, "updated_at": now})
+            doc.events.append(event.model_dump(mode="json"))
+            self._write_doc(cdir, doc)
+            return doc.record, event
+
+        return await self._run_conv(owner_id, conversation_id, fn)
+
+    async def list_lifecycle_events(self, owner_id: str, conversation_id: str) -> list[LifecycleEvent]:
+        """See ``Store.list_lifecycle_events``."""
+
+        def fn(cdir: Path) -> list[LifecycleEvent]:
+            return [LifecycleEvent.model_validate(e) for e in self._read_doc(cdir).events]
+
+        return await self._run_conv(owner_id, conversation_id, fn)
+
+    # -- messages -------------------------------------------------------------------------------
+    def _append_lines(
+        self, cdir: Path, ref: dict[str, Any], prefix: str, lines: list[bytes]
+    ) -> dict[str, Any]:
+        """Write ``lines`` after the committed bytes of log ``ref`` (creating the log when it has
+        none), fsync, and return the new ref. Not committed until ``conversation.json`` is."""
+        name = ref.get("file") or _new_log_name(prefix)
+        committed = int(ref.get("bytes", 0)) if ref.get("file") else 0
+        path = cdir / name
+        data = b"".join(line + b"\n" for line in lines)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            os.ftruncate(fd, committed)  # drop any uncommitted tail a crashed writer left
+            os.lseek(fd, committed, os.SEEK_SET)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if not ref.get("file"):
+            _fsync_dir(cdir)
+        return {"file": name, "bytes": committed + len(data)}
+
+    def _rewrite_messages(self, cdir: Path, doc: _Doc, lines: list[bytes]) -> _Log:
+        """Commit ``lines`` as the conversation's whole message log (a new file, or none)."""
+        old = doc.messages.get("file")
+        log = _Log()
+        if lines:
+            doc.messages = self._append_lines(cdir, {"file": None, "bytes": 0}, "messages", lines)
+            for line in lines:
+                log.add(line)
+        else:
+            doc.messages = {"file": None, "bytes": 0}
+        self._write_doc(cdir, doc)
+        if old:
+            self._cache.drop(str(cdir / old))
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(cdir / old)
+        if doc.messages["file"]:
+            self._cache.put(str(cdir / doc.messages["file"]), log)
+        return log
+
+    async def append_messages(
+        self, owner_id: str, conversation_id: str, messages: Sequence[MessageRecord]
+    ) -> list[MessageRecord]:
+        """See ``Store.append_messages``: validated first, then seq assigned from the state on
+        disk under the conversation's file lock, and committed in one ``conversation.json``
+        replace.
+
+        Group commit: batches that tasks of this process submit for the same conversation while
+        a commit is in progress wait in a queue; the next task to get the lock commits all of
+        them at once, in arrival order (one set of fsyncs for many appends). Each batch stays
+        atomic and gets consecutive seqs; every caller gets its own batch's result.
+        """
+        batch = q.prepare_batch(conversation_id, messages)
+        q.check_owner(owner_id)
+        key = (owner_id, conversation_id)
+        mine: asyncio.Future[list[MessageRecord]] = asyncio.get_running_loop().create_future()
+        self._pending.setdefault(key, []).append((batch, mine))
+        async with self._queued(("c", owner_id, conversation_id)):
+            # Done already: an earlier holder committed our batch with its group. Else our
+            # batch is still pending, and we commit it with everything queued behind it.
+            group = [] if mine.done() else self._pending.pop(key, [])
+            if group:
+                work = asyncio.ensure_future(
+                    asyncio.to_thread(self._commit_group, owner_id, conversation_id, [b for b, _ in group])
+                )
+                work.add_done_callback(functools.partial(_settle, [f for _, f in group]))
+                # wait() neither raises the commit's error here (each caller gets it from its
+                # own future) nor cancels the commit if this task is cancelled.
+                await asyncio.wait({work})
+        return await mine
+
+    def _commit_group(
+        self, owner_id: str, conversation_id: str, batches: list[list[MessageRecord]]
+    ) -> list[list[MessageRecord]]:
+        """Append ``batches`` (in order) under the conversation's file lock; one commit."""
+        with self._conv_locked(owner_id, conversation_id) as cdir:
+            doc = self._read_doc(cdir)
+            if not doc.record.is_active:
+                raise ConversationNotActive(
+                    f"conversation {conversation_id!r} is {doc.record.status.value}; appends need 'active'"
+                )
+            log = self._cache.load(cdir, doc.messages)
+            results: list[list[MessageRecord]] = []
+            new: list[MessageRecord] = []
+            fresh: dict[str, MessageRecord] = {}
+            seq = doc.record.last_seq
+            for batch in batches:
+                result: list[MessageRecord] = []
+                for msg in batch:
+                    at = log.ids.get(msg.id)
+                    if at is not None:
+                        result.append(_parse_msg(log.lines[at]))
+                    elif msg.id in fresh:  # an earlier batch of this group stored it
+                        result.append(fresh[msg.id].model_copy(deep=True))
+                    else:
+                        seq += 1
+                        stored = msg.model_copy(update={"seq": seq})
+                        fresh[msg.id] = stored
+                        new.append(stored)
+                        result.append(stored)
+                results.append(result)
+            if not new:
+                return results
+            lines = [_msg_line(m) for m in new]
+            doc.messages = self._append_lines(cdir, doc.messages, "messages", lines)
+            doc.record = doc.record.model_copy(
+                update={
+                    "last_seq": seq,
+                    "message_count": doc.record.message_count + len(new),
+                    "updated_at": utcnow(),
+                    "last_activity_at": q.last_activity_after_append(doc.record, new),
+                }
+            )
+            self._write_doc(cdir, doc)  # the commit point
+            self._cache.load(cdir, doc.messages)  # caches just the new lines
+            return results
+
+    async def get_message(self, owner_id: str, conversation_id: str, message_id: str) -> MessageRecord:
+        """See ``Store.get_message``."""
+
+        def fn(cdir: Path) -> MessageRecord:
+            log = self._cache.load(cdir, self._read_doc(cdir).messages)
+            return _parse_msg(log.lines[self._index_of(log, message_id, conversation_id)])
+
+        return await self._run_conv(owner_id, conversation_id, fn)
+
+    @staticmethod
+    def _index_of(log: _Log, message_id: str, conversation_id: str) -> int:
+        at = log.ids.get(message_id)
+        if at is None:
+            raise NotFound(f"message {message_id!r} not found in conversation {conversation_id!r}")
+        return at
+
+    async def list_messages(
+        self, owner_id: str, conversation_id: str, query: MessageQuery
+    ) -> list[MessageRecord]:
+        """See ``Store.list_messages`` (recent-N parses only the lines it needs)."""
+        q.check_message_query(query)
+
+        def fn(cdir: Path) -> list[MessageRecord]:
+            log = self._cache.load(cdir, self._read_doc(cdir).messages)
+            return q.select_messages(log.seqs, lambda i: _parse_msg(log.lines[i]), query)
+
+        return await self._run_conv(owner_id, conversation_id, fn)
+
+    async def count_messages(self, owner_id: str, conversation_id: str, query: MessageQuery) -> int:
+        """See ``Store.count_messages`` (filters only; the window is ignored)."""
+        matches = q.message_filter(query)
+
+        def fn(cdir: Path) -> int:
+            log = self._cache.load(cdir, self._read_doc(cdir).messages)
+            return sum(1 for line in log.lines if matches(_parse_msg(line)))
+
+        return await self._run_conv(owner_id, conversation_id, fn)
+
+    async def _change_message(
+        self,
+        owner_id: str,
+        conversation_id: str,
+        message_id: str,
+        change: Callable[[MessageRecord], MessageRecord],
+    ) -> MessageRecord:
+        def fn(cdir: Path) -> MessageRecord:
+            doc = self._read_doc(cdir)
+            log = self._cache.load(cdir, doc.messages)
+            at = self._index_of(log, message_id, conversation_id)
+            changed = change(_parse_msg(log.lines[at]))
+            lines = list(log.lines)
+            lines[at] = _msg_line(changed)
+            self._rewrite_messages(cdir, doc, lines)
+            return changed
+
+        return await self._run_conv(owner_id, conversation_id, fn)
+
+    async def edit_message(
+        self, owner_id: str, conversation_id: str, message_id: str, changes: dict[str, Any]
+    ) -> MessageRecord:
+        """See ``Store.edit_message``."""
+        q.check_changes(changes, q.EDITABLE_MESSAGE_FIELDS, "message")
+        return await self._change_message(
+            owner_id, conversation_id, message_id, lambda m: q.apply_message_changes(m, changes, utcnow())
+        )
+
+    async def redact_message(
+        self, owner_id: str, conversation_id: str, message_id: str, marker: str = "[redacted]"
+    ) -> MessageRecord:
+        """See ``Store.redact_message``."""
+        if not isinstance(marker, str):
+            raise ValueError(f"redaction marker must be a string, got {type(marker).__name__}")
+        return await self._change_message(
+            owner_id, conversation_id, message_id, lambda m: q.redacted_copy(m, marker, utcnow())
+        )
+
+    def _remove_messages(self, cdir: Path, doc: _Doc, log: _Log, drop: set[int]) -> None:
+        lines = [line for i, line in enumerate(log.lines) if i not in drop]
+        doc.record = doc.record.model_copy(
+            update={"message_count": doc.record.message_count - len(drop), "updated_at": utcnow()}
+        )
+        self._rewrite_messages(cdir, doc, lines)
+
+    async def delete_message(self, owner_id: str, conversation_id: str, message_id: str) -> None:
+        """See ``Store.delete_message`` (``last_seq`` stays: seq is never reused)."""
+
+        def fn(cdir: Path) -> None:
+            doc = self._read_doc(cdir)
+            log = self._cache.load(cdir, doc.messages)
+            self._remove_messages(cdir, doc, log, {self._index_of(log, message_id, conversation_id)})
+
+        await self._run_conv(owner_id, conversation_id, fn)
+
+    async def pop_message(self, owner_id: str, conversation_id: str) -> MessageRecord | None:
+        """See ``Store.pop_message``."""
+
+        def fn(cdir: Path) -> MessageRecord | None:
+            doc = self._read_doc(cdir)
+            log = self._cache.load(cdir, doc.messages)
+            if not log.lines:
+                return None
+            last = _parse_msg(log.lines[-1])
+            self._remove_messages(cdir, doc, log, {len(log.lines) - 1})
+            return last
+
+        return await self._run_conv(owner_id, conversation_id, fn)
+
+    async def clear_messages(self, owner_id: str, conversation_id: str) -> int:
+        """See ``Store.clear_messages``."""
+
+        def fn(cdir: Path) -> int:
+            doc = self._read_doc(cdir)
+            log = self._cache.load(cdir, doc.messages)
+            n = len(log.lines)
+            self._remove_messages(cdir, doc, log, set(range(n)))
+            return n
+
+        return await self._run_conv(owner_id, conversation_id, fn)
+
+    # -- session memory -------------------------------------------------------------------------
+    @staticmethod
+    def _read_memory(cdir: Path) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = orjson.loads((cdir / "memory.json").read_bytes())
+        except FileNotFoundError:
+            return {}
+        return data
+
+    async def get_memory(self, owner_id: str, conversation_id: str) -> list[MemoryEntry]:
+        """See ``Store.get_memory``."""
+
+        def fn(cdir: Path) -> list[MemoryEntry]:
+            self._read_doc(cdir)
+            data = self._read_memory(cdir)
+            return [MemoryEntry.model_validate(data[k]) for k in sorted(data)]
+
+        return await self._run_conv(owner_id, conversation_id, fn)
+
+    async def set_memory(self, owner_id: str, conversation_id: str, key: str, value: Any) -> MemoryEntry:
+        """See ``Store.set_memory``. ``ValueError`` for an empty key or a non-JSON value."""
+        q.check_json_value(value, f"memory[{key!r}]")
+        entry = MemoryEntry(conversation_id=conversation_id, key=key, value=value)
+
+        def fn(cdir: Path) -> MemoryEntry:
+            self._read_doc(cdir)
+            data = self._read_memory(cdir)
+            data[key] = entry.model_dump(mode="json")
+            write_atomic(cdir / "memory.json", _dumps(data))
+            return MemoryEntry.model_validate(data[key])
+
+        return await self._run_conv(owner_id, conversation_id, fn)
+
+    async def delete_memory(self, owner_id: str, conversation_id: str, key: str) -> None:
+        """See ``Store.delete_memory``."""
+
+        def fn(cdir: Path) -> None:
+            self._read_doc(cdir)
+            data = self._read_memory(cdir)
+            if key not in data:
+                raise NotFound(f"memory key {key!r} not found")
+            del data[key]
+            write_atomic(cdir / "memory.json", _dumps(data))
+
+        await self._run_conv(owner_id, conversation_id, fn)
+
+    # -- provider calls -------------------------------------------------------------------------
+    async def record_provider_call(
+        self,
+        owner_id: str,
+        conversation_id: str,
+        call: ProviderCallRecord,
+        server_state: dict[str, Any] | None = None,
+    ) -> ProviderCallRecord:
+        """See ``Store.record_provider_call``: the call line and the new ``server_state`` are
+        committed together by one ``conversation.json`` replace. ``Conflict`` for a known call id."""
+        stored = q.prepare_provider_call(conversation_id, call, server_state)
+
+        def fn(cdir: Path) -> ProviderCallRecord:
+            doc = self._read_doc(cdir)
+            if stored.message_id is not None:
+                log = self._cache.load(cdir, doc.messages)
+                self._index_of(log, stored.message_id, conversation_id)
+            calls = self._cache.load(cdir, doc.calls)
+            if stored.id in calls.ids:
+                raise Conflict(f"provider call {stored.id!r} already recorded")
+            doc.calls = self._append_lines(cdir, doc.calls, "calls", [_dumps(stored.model_dump(mode="json"))])
+            if server_state is not None:
+                doc.record = doc.record.model_copy(
+                    update={"server_state": orjson.loads(_dumps(server_state)), "updated_at": utcnow()}
+                )
+            self._write_doc(cdir, doc)
+            return stored
+
+        return await self._run_conv(owner_id, conversation_id, fn)
+
+    async def list_provider_calls(self, owner_id: str, conversation_id: str) -> list[ProviderCallRecord]:
+        """See ``Store.list_provider_calls``."""
+
+        def fn(cdir: Path) -> list[ProviderCallRecord]:
+            calls = self._cache.load(cdir, self._read_doc(cdir).calls)
+            return [ProviderCallRecord.model_validate(orjson.loads(line)) for line in calls.lines]
+
+        return await self._run_conv(owner_id, conversation_id, fn)
+
+    # -- analytics ------------------------------------------------------------------------------
+    async def stats(self, owner_id: str) -> OwnerStats:
+        """See ``Store.stats``."""
+        return q.owner_stats(await asyncio.to_thread(self._scan, self._owner_dir(owner_id)))
+
+    async def conversations_idle_since(
+        self,
+        cutoff: datetime,
+        limit: int = 1000,
+        statuses: Collection[ConversationStatus] = (ConversationStatus.ACTIVE,),
+    ) -> list[ConversationRecord]:
+        """See ``Store.conversations_idle_since`` (scans every owner; oldest activity first)."""
+        matches = q.idle_filter(cutoff, statuses)
+        limit = q.checked_limit(limit)
+
+        def work() -> list[ConversationRecord]:
+            try:
+                owners = os.listdir(self.root)
+            except FileNotFoundError:
+                return []
+            idle: list[ConversationRecord] = []
+            for name in owners:
+                odir = self.root / name
+                if name.startswith(("_", ".")) or not odir.is_dir():
+                    continue
+                idle.extend(r for r in self._scan(odir) if matches(r))
+            idle.sort(key=q.idle_order)
+            return idle[:limit]
+
+        return await asyncio.to_thread(work)
