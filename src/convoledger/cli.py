@@ -288,13 +288,14 @@ def providers() -> None:
     for col in ("provider", "api", "stateful", "sdk sessions", "identifiers"):
         table.add_column(col, overflow="fold")
     for entry in data["providers"]:
-        table.add_row(
-            entry["provider"],
-            entry["api"],
-            "yes" if entry["api_stateful"] else "no",
-            "yes" if entry["sdk_session_support"] else "no",
-            ", ".join(entry["supported_identifiers"]),
-        )
+        for api in entry["apis"]:
+            table.add_row(
+                entry["provider"],
+                api["api"],
+                "yes" if api["api_stateful"] else "no",
+                "yes" if api["sdk_session_support"] else "no",
+                ", ".join(api["supported_identifiers"]),
+            )
     console.print(table)
 
 

@@ -23,7 +23,7 @@ import convoledger
 from convoledger.api.agents import Agent, agent_from_settings
 from convoledger.api.errors import install_error_handlers
 from convoledger.api.metrics import ApiMetrics, MetricsMiddleware
-from convoledger.api.routes import agent_sessions, memory, messages, sessions, system
+from convoledger.api.routes import agent_sessions, memory, messages, sessions, system, usage
 from convoledger.backends import open_ledger
 from convoledger.ledger import Ledger
 from convoledger.settings import Settings
@@ -95,4 +95,5 @@ def create_app(
     app.include_router(messages.router)
     app.include_router(memory.router)
     app.include_router(sessions.router)
+    app.include_router(usage.router)
     return app
