@@ -54,7 +54,7 @@ def postgres_url() -> str:
         # In a worker thread: this fixture may be requested from inside a running event loop.
         with ThreadPoolExecutor(max_workers=1) as pool:
             pool.submit(asyncio.run, _pg_ping(url)).result()
-    except (OSError, asyncio.TimeoutError, ConnectionError, asyncpg.PostgresError) as exc:
+    except (TimeoutError, OSError, ConnectionError, asyncpg.PostgresError) as exc:
         _unavailable(f"PostgreSQL at {url} ({exc})", POSTGRES_HINT)
     return url
 

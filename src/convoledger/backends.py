@@ -15,8 +15,15 @@ from convoledger.ledger import Ledger
 from convoledger.models.policy import LifecyclePolicy
 from convoledger.store.base import Store
 
-SUPPORTED_SCHEMES = ("memory", "jsonfiles", "sqlite", "sqlite+aiosqlite", "postgresql", "postgres",
-                     "postgresql+asyncpg")
+SUPPORTED_SCHEMES = (
+    "memory",
+    "jsonfiles",
+    "sqlite",
+    "sqlite+aiosqlite",
+    "postgresql",
+    "postgres",
+    "postgresql+asyncpg",
+)
 
 
 def normalize_sql_url(url: str) -> str:
@@ -59,7 +66,9 @@ def store_from_url(url: str) -> Store:
     return SqlStore(sql_url)
 
 
-def open_ledger(url: str = "memory://", *, owner: str = "local", policy: LifecyclePolicy | None = None) -> Ledger:
+def open_ledger(
+    url: str = "memory://", *, owner: str = "local", policy: LifecyclePolicy | None = None
+) -> Ledger:
     """A ``Ledger`` over the store ``url`` names, for ``owner``. Use it as
     ``async with open_ledger(url) as ledger: …`` (or ``await ledger.open()`` / ``close()``)."""
     return Ledger(store_from_url(url), owner=owner, policy=policy)

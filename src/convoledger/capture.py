@@ -47,6 +47,8 @@ def capture_call(
         if not provider:
             raise ValueError("provider is required to parse a raw response (e.g. provider='openai')")
         req = request if isinstance(request, dict) else None
+        if model is None and req is not None and isinstance(req.get("model"), str):
+            model = req["model"]  # e.g. a Responses compaction body names no model
         metadata = parse(response, provider, api=api, headers=headers, model=model, request=req)
         raw = response
     price = price_call(metadata, at)
@@ -61,19 +63,40 @@ def capture_call(
     return metadata, record
 
 
-def next_server_state(
-    metadata: ProviderResponseMetadata, message: MessageRecord | None
-) -> dict[str, Any] | None:
-    """The conversation's new ``server_state`` after this call, or ``None`` to leave it as is.
+#: ``server_state`` value meaning "the provider holds no history for this conversation any more"
+#: (an empty handle; ``context.choose_context`` reads it as "no handle"). ``None`` instead means
+#: "leave the stored handle as it is".
+CLEARED_STATE: dict[str, Any] = {}
 
-    Only for a successful model call on a stateful API (capability registry). The handle keeps
-    ``provider``, ``api``, ``model``, ``previous_response_id`` (this response's id, for
-    Responses-style chaining), ``conversation_id``/``thread_id`` when the response names one,
-    and ``last_message_seq``: the seq of the message this call produced — messages after it are
-    what a server-state continuation must still send.
+
+def next_server_state(
+    metadata: ProviderResponseMetadata, message: MessageRecord | None, current_last_seq: int = 0
+) -> dict[str, Any] | None:
+    """The conversation's new ``server_state`` after this call: a handle, ``CLEARED_STATE``, or
+    ``None`` to leave the stored one as it is.
+
+    Rules (OpenAI Responses and Conversations docs; ``providers/capabilities.json``):
+
+    - an error, or a stateless API (capability ``api_stateful`` false): ``None``;
+    - a Conversations object (``POST /v1/conversations``): a ``conversation_id`` handle for the
+      Responses API with ``last_message_seq`` = ``current_last_seq`` (the new server
+      conversation holds none of the messages recorded so far, so they are all still to send
+      when ``current_last_seq`` is 0 — the usual case);
+    - ``conversation.deleted``, or a Responses compaction (``response.compaction``: the history
+      was compacted into an item the client re-sends, with no handle): ``CLEARED_STATE``;
+    - a Responses model call: the response names a ``conversation`` → that ``conversation_id``
+      handle (the one to send: OpenAI refuses ``conversation`` together with
+      ``previous_response_id``); else its id becomes the next ``previous_response_id``;
+      Assistants runs keep ``thread_id``.
+
+    Handles carry ``provider``, ``api``, ``model`` and ``last_message_seq``/``last_message_id``:
+    the message this call produced (messages after it are what a continuation must send).
     """
-    if metadata.is_error or not metadata.is_model_call:
+    if metadata.is_error:
         return None
+    object_type = metadata.object_type or ""
+    if object_type in ("conversation.deleted", "response.compaction"):
+        return CLEARED_STATE
     try:
         caps = get_capabilities(metadata.provider, metadata.api)
     except ValueError:
@@ -81,13 +104,24 @@ def next_server_state(
     if not caps.api_stateful:
         return None
     ids = metadata.identifiers
+    if object_type == "conversation" and "conversation_id" in ids:
+        return {
+            "provider": metadata.provider,
+            "api": "responses",
+            "model": metadata.model,
+            "conversation_id": ids["conversation_id"],
+            "last_message_seq": current_last_seq,
+        }
+    if not metadata.is_model_call:
+        return None
     state: dict[str, Any] = {"provider": metadata.provider, "api": metadata.api, "model": metadata.model}
-    if "response_id" in ids and "previous_response_id" in caps.server_state_handles:
+    if "conversation_id" in ids:
+        state["conversation_id"] = ids["conversation_id"]
+    elif "thread_id" in ids:
+        state["thread_id"] = ids["thread_id"]
+    elif "response_id" in ids and "previous_response_id" in caps.server_state_handles:
         state["previous_response_id"] = ids["response_id"]
-    for key in ("conversation_id", "thread_id"):
-        if key in ids:
-            state[key] = ids[key]
-    if len(state) == 3:
+    else:
         return None
     if message is not None:
         state["last_message_seq"] = message.seq

@@ -122,8 +122,12 @@ def user_create(
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="gzip or plain; JSONL, a JSON array or one JSON document.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="openai, sharegpt, sgd, chitchat, oasst, chatdev")],
-    owner: Annotated[str, typer.Option(help="The account that will own the conversations (created if missing).")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="openai, sharegpt, sgd, chitchat, oasst, chatdev")
+    ],
+    owner: Annotated[
+        str, typer.Option(help="The account that will own the conversations (created if missing).")
+    ],
     database_url: DatabaseUrl = None,
 ) -> None:
     """Import real conversations; idempotent (a second import of the same file adds nothing)."""
@@ -164,7 +168,9 @@ def export(
     session: Annotated[str, typer.Argument(help="Session id, external session_id or session_key.")],
     owner: Annotated[str, typer.Option(help="The account that owns it.")],
     format: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.json,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Export one session as a lossless JSON bundle or its messages as CSV."""
@@ -265,7 +271,9 @@ def show(
 @app.command()
 def sweep(
     database_url: DatabaseUrl = None,
-    cleanup: Annotated[bool, typer.Option(help="Also delete archived sessions past max_session_age.")] = False,
+    cleanup: Annotated[
+        bool, typer.Option(help="Also delete archived sessions past max_session_age.")
+    ] = False,
 ) -> None:
     """Apply the lifecycle policy once: time out idle sessions, archive long-inactive ones."""
 
@@ -321,7 +329,9 @@ def quickstart(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     owner: Annotated[str, typer.Option(help="Account that owns the sample.")] = "demo",
     database_url: DatabaseUrl = None,
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="Import and print the token, then exit.")] = False,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Import and print the token, then exit.")
+    ] = False,
 ) -> None:
     """The main job: import the bundled real sample into the ledger, issue a token, serve the API."""
     from convoledger.api.auth import issue_api_key
@@ -329,8 +339,11 @@ def quickstart(
 
     async def work(ledger: Any) -> tuple[Any, str]:
         with Progress(
-            TextColumn("[bold]importing bundled sample[/]"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=err_console,
+            TextColumn("[bold]importing bundled sample[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
         ) as progress:
             task = progress.add_task("sample", total=None)
             report = await import_sample(ledger, on_record=lambda n: progress.update(task, completed=n))

@@ -80,7 +80,9 @@ class ImportOutcome:
 
 @dataclass
 class UsageTotals:
-    """Summed usage of provider calls: tokens, cost in USD (``None`` when any call is unpriced)."""
+    """Summed usage of provider calls: tokens, and ``cost`` in USD summed over the calls that
+    could be priced (``None`` when none could); ``unpriced_calls`` says how many could not, so a
+    partial sum is never mistaken for a full one."""
 
     calls: int = 0
     input_tokens: int = 0
@@ -139,7 +141,9 @@ def _message_record(message: MessageRecord | _MessageFace) -> MessageRecord:
         return message
     to_record = getattr(message, "to_record", None)
     if to_record is None:
-        raise ValueError(f"cannot append {type(message).__name__}: not a MessageRecord or a seed message face")
+        raise ValueError(
+            f"cannot append {type(message).__name__}: not a MessageRecord or a seed message face"
+        )
     record = to_record()
     if not isinstance(record, MessageRecord):
         raise ValueError(f"{type(message).__name__}.to_record() did not return a MessageRecord")
@@ -154,9 +158,7 @@ class Ledger:
     (``convoledger.tokens``, o200k_base) unless the message already carries one.
     """
 
-    def __init__(
-        self, store: Store, *, owner: str = "local", policy: LifecyclePolicy | None = None
-    ) -> None:
+    def __init__(self, store: Store, *, owner: str = "local", policy: LifecyclePolicy | None = None) -> None:
         if not owner:
             raise ValueError("owner cannot be empty")
         self.store = store
@@ -185,7 +187,9 @@ class Ledger:
         return Ledger(self.store, owner=owner, policy=self.policy)
 
     # -- conversations ------------------------------------------------------------------------
-    async def create_conversation(self, conversation: ConversationRecord | _ConversationFace) -> ConversationRecord:
+    async def create_conversation(
+        self, conversation: ConversationRecord | _ConversationFace
+    ) -> ConversationRecord:
         """Store a new conversation from a record or any seed face; ``Conflict`` when its id,
         session_id or session_key is taken by this owner."""
         if isinstance(conversation, ConversationRecord):
@@ -222,10 +226,10 @@ class Ledger:
             return await self.create_conversation(record), True
         except Conflict:
             # Lost a race with another writer creating the same session: read theirs.
-            again = await self.store.find_conversation(
-                self.owner, session_id=record.session_id, session_key=None
-            ) if record.session_id else await self.store.find_conversation(
-                self.owner, session_key=record.session_key
+            again = (
+                await self.store.find_conversation(self.owner, session_id=record.session_id, session_key=None)
+                if record.session_id
+                else await self.store.find_conversation(self.owner, session_key=record.session_key)
             )
             if again is None:
                 raise
@@ -382,9 +386,7 @@ class Ledger:
             raise ValueError(f"n must be >= 0, got {n}")
         return await self.messages(ref, MessageQuery(last=n), as_=as_)
 
-    async def page(
-        self, ref: ConversationRef, *, after_seq: int = 0, limit: int = 50
-    ) -> list[MessageRecord]:
+    async def page(self, ref: ConversationRef, *, after_seq: int = 0, limit: int = 50) -> list[MessageRecord]:
         """Keyset page: up to ``limit`` messages with ``seq > after_seq``, oldest first."""
         return await self.messages(ref, MessageQuery(after_seq=after_seq, limit=limit))
 
@@ -410,7 +412,9 @@ class Ledger:
             )
         return await self.store.edit_message(self.owner, record.id, message_id, changes)
 
-    async def redact_message(self, ref: ConversationRef, message_id: str, marker: str = "[redacted]") -> MessageRecord:
+    async def redact_message(
+        self, ref: ConversationRef, message_id: str, marker: str = "[redacted]"
+    ) -> MessageRecord:
         """Replace the message's content with ``marker``, keeping its envelope."""
         record = await self.resolve(ref)
         return await self.store.redact_message(self.owner, record.id, message_id, marker)
@@ -495,10 +499,13 @@ class Ledger:
             raise ValueError(f"not a convoledger bundle: expected format {BUNDLE_FORMAT!r}")
         if bundle.get("bundle_version") != BUNDLE_VERSION:
             raise ValueError(
-                f"unsupported bundle_version {bundle.get('bundle_version')!r}; this version reads {BUNDLE_VERSION}"
+                f"unsupported bundle_version {bundle.get('bundle_version')!r}; "
+                f"this version reads {BUNDLE_VERSION}"
             )
         try:
-            conversation = ConversationRecord.model_validate({**bundle["conversation"], "owner_id": self.owner})
+            conversation = ConversationRecord.model_validate(
+                {**bundle["conversation"], "owner_id": self.owner}
+            )
             messages = [MessageRecord.model_validate(m) for m in bundle.get("messages", [])]
             events = [LifecycleEvent.model_validate(e) for e in bundle.get("lifecycle_events", [])]
             memory = [MemoryEntry.model_validate(e) for e in bundle.get("memory", [])]
@@ -618,11 +625,18 @@ class Ledger:
         else:
             msg = None
         metadata, record = capture_call(
-            conv.id, response, provider=provider, api=api, headers=headers, model=model,
-            message=msg, request=request, at=at,
+            conv.id,
+            response,
+            provider=provider,
+            api=api,
+            headers=headers,
+            model=model,
+            message=msg,
+            request=request,
+            at=at,
         )
         return await self.store.record_provider_call(
-            self.owner, conv.id, record, next_server_state(metadata, msg)
+            self.owner, conv.id, record, next_server_state(metadata, msg, conv.last_seq)
         )
 
     async def provider_calls(self, ref: ConversationRef) -> list[ProviderCallRecord]:
@@ -688,14 +702,18 @@ class Ledger:
             now - timedelta(seconds=self.policy.default_timeout), batch
         )
         for conv in timed_out:
-            events.extend(await self._sweep_move(conv, ConversationStatus.INACTIVE_TIMEOUT, "inactivity timeout"))
+            events.extend(
+                await self._sweep_move(conv, ConversationStatus.INACTIVE_TIMEOUT, "inactivity timeout")
+            )
         idle_inactive = await self.store.conversations_idle_since(
             now - timedelta(seconds=self.policy.max_inactive_time),
             batch,
             statuses=[s for s in ConversationStatus if s.value.startswith("inactive")],
         )
         for conv in idle_inactive:
-            events.extend(await self._sweep_move(conv, ConversationStatus.ARCHIVED, "max inactive time reached"))
+            events.extend(
+                await self._sweep_move(conv, ConversationStatus.ARCHIVED, "max inactive time reached")
+            )
         return events
 
     async def _sweep_move(
@@ -704,7 +722,9 @@ class Ledger:
         from convoledger.models.status import InvalidTransition
 
         try:
-            _, event = await self.store.transition(conv.owner_id, conv.id, target, reason=reason, actor="sweeper")
+            _, event = await self.store.transition(
+                conv.owner_id, conv.id, target, reason=reason, actor="sweeper"
+            )
         except (InvalidTransition, NotFound):
             return ()
         return (event,)
@@ -713,7 +733,9 @@ class Ledger:
         """Delete archived conversations idle for ``policy.max_session_age`` s; return how many."""
         now = now or utcnow()
         old = await self.store.conversations_idle_since(
-            now - timedelta(seconds=self.policy.max_session_age), batch, statuses=[ConversationStatus.ARCHIVED]
+            now - timedelta(seconds=self.policy.max_session_age),
+            batch,
+            statuses=[ConversationStatus.ARCHIVED],
         )
         deleted = 0
         for conv in old:

@@ -65,14 +65,18 @@ class SessionPersistence:
     Raises ``ValueError`` for an unknown ``storage_type``.
     """
 
-    def __init__(self, storage_type: str = "json", storage_path: str = "sessions", *, owner: str = "local") -> None:
+    def __init__(
+        self, storage_type: str = "json", storage_path: str = "sessions", *, owner: str = "local"
+    ) -> None:
         self.storage_type = storage_type
         self.storage_path = Path(storage_path)
         url = storage_url(storage_type, storage_path)
         if storage_type != "memory":
             self.storage_path.mkdir(parents=True, exist_ok=True)
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="convoledger-persistence", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="convoledger-persistence", daemon=True
+        )
         self._thread.start()
         self._ledger: Ledger = open_ledger(url, owner=owner)
         self._closed = False
@@ -128,7 +132,9 @@ class SessionPersistence:
         record = await self._ledger.store.find_conversation(self._ledger.owner, session_id=session_id)
         if record is None:
             return []
-        found = await self._ledger.store.list_messages(self._ledger.owner, record.id, MessageQuery(last=limit))
+        found = await self._ledger.store.list_messages(
+            self._ledger.owner, record.id, MessageQuery(last=limit)
+        )
         return [ChatMessage.from_record(m, session_id=session_id) for m in found]
 
     def cleanup_old_sessions(self, days: float = 30) -> int:

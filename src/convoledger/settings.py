@@ -7,12 +7,15 @@
   ``…_MAX_SESSION_AGE``: lifecycle policy in seconds (seed defaults 3600 / 86400 / 3600 / 604800).
 - ``CONVOLEDGER_AGENT``: the agent behind ``POST /api/agent-sessions/conversation``: ``echo``
   (default, offline and deterministic) or ``openai`` (an OpenAI-compatible endpoint, see
-  ``CONVOLEDGER_OPENAI_BASE_URL``, ``CONVOLEDGER_OPENAI_MODEL``, ``CONVOLEDGER_OPENAI_API_KEY``).
+  ``CONVOLEDGER_OPENAI_BASE_URL``, ``…_MODEL``, ``…_API_KEY``, ``…_PROVIDER`` (for parsing and
+  pricing: openai, openrouter, ollama, groq, deepseek…; default inferred from the base URL),
+  ``…_API`` (``chat`` or ``responses``) and ``…_STREAM``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +43,9 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
     openai_api_key: str | None = None
+    openai_provider: str | None = None
+    openai_api: Literal["chat", "responses"] = "chat"
+    openai_stream: bool = False
     context_budget_tokens: int = 8000
 
     def resolved_database_url(self) -> str:

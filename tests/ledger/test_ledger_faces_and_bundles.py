@@ -64,7 +64,10 @@ async def test_seed_faces_round_trip_through_the_ledger(ledger: Ledger) -> None:
     session = _mc_session("session_002")
     conv = await ledger.create_conversation(session)
     assert conv.session_key == "session_002_mc_to_data_analyst"
-    sent = [_task(conv.session_key, "Please analyze the sales data"), _task(conv.session_key, "Done: +15%", sender="agent_001")]
+    sent = [
+        _task(conv.session_key, "Please analyze the sales data"),
+        _task(conv.session_key, "Done: +15%", sender="agent_001"),
+    ]
     stored = [await ledger.append(None, m) for m in sent]  # the face names its session_key
     assert [m.seq for m in stored] == [1, 2]
     assert all(m.token_count and m.token_count > 0 for m in stored)
@@ -100,7 +103,9 @@ async def test_one_base_session_id_holds_several_isolated_channels(ledger: Ledge
 
 async def test_chat_faces_and_refusal_when_not_active(ledger: Ledger) -> None:
     conv = await ledger.create_conversation(ChatSession(session_id="chat-1", participants=["alice", "bob"]))
-    msg = ChatMessage(id="m1", sender="alice", recipient="bob", content="hi", timestamp=1700000000.0, session_id="chat-1")
+    msg = ChatMessage(
+        id="m1", sender="alice", recipient="bob", content="hi", timestamp=1700000000.0, session_id="chat-1"
+    )
     stored = await ledger.append(None, msg)
     assert stored.created_at == datetime.fromtimestamp(1700000000.0, UTC)
     assert (await ledger.append(None, msg)).seq == stored.seq  # idempotent retry
@@ -108,32 +113,65 @@ async def test_chat_faces_and_refusal_when_not_active(ledger: Ledger) -> None:
     assert back[0].timestamp_epoch == 1700000000.0
     await ledger.deactivate(conv)
     with pytest.raises(ConversationNotActive):
-        await ledger.append(conv, ChatMessage(id="m2", sender="bob", recipient="alice", content="?",
-                                              timestamp=1700000001.0, session_id="chat-1"))
+        await ledger.append(
+            conv,
+            ChatMessage(
+                id="m2",
+                sender="bob",
+                recipient="alice",
+                content="?",
+                timestamp=1700000001.0,
+                session_id="chat-1",
+            ),
+        )
     with pytest.raises(InvalidTransition):
         await ledger.deactivate(conv)
     await ledger.activate(conv)
     assert (await ledger.append(conv, MessageRecord(role="user", content="back"))).seq == 2
     events = await ledger.lifecycle_events(conv)
-    assert [(e.from_status.value, e.to_status.value) for e in events] == [("active", "inactive"), ("inactive", "active")]
+    assert [(e.from_status.value, e.to_status.value) for e in events] == [
+        ("active", "inactive"),
+        ("inactive", "active"),
+    ]
     assert all(e.actor == ledger.owner for e in events)
 
 
 async def _rich_conversation(ledger: Ledger) -> ConversationRecord:
     conv = await ledger.create_conversation(
-        ConversationRecord(owner_id="x", session_id=f"ext-{uuid.uuid4().hex[:6]}", name="Bundle test ✓",
-                           current_goal={"intent": "BookFlight", "slots": {"to": ["SEA"]}}, topic="travel")
+        ConversationRecord(
+            owner_id="x",
+            session_id=f"ext-{uuid.uuid4().hex[:6]}",
+            name="Bundle test ✓",
+            current_goal={"intent": "BookFlight", "slots": {"to": ["SEA"]}},
+            topic="travel",
+        )
     )
-    await ledger.append_batch(conv, [
-        MessageRecord(role="system", content="You are helpful.", pinned=True),
-        MessageRecord(role="user", content="Book me a flight to Seattle 'now'; DROP TABLE messages; --"),
-        MessageRecord(role="assistant", content="", tool_calls=[{"id": "call_1", "type": "function",
-                      "function": {"name": "search", "arguments": "{\"to\": \"SEA\"}"}}]),
-        MessageRecord(role="tool", content="[{\"flight\": \"HAT069\"}]", tool_call_id="call_1", tool_name="search"),
-        MessageRecord(role="assistant", content="HAT069 leaves at 06:00 — مرحبا 🌍", extra_data={"score": 0.9}),
-        MessageRecord(role="user", content="secret card 4111"),
-        MessageRecord(role="user", content="popped later"),
-    ])
+    await ledger.append_batch(
+        conv,
+        [
+            MessageRecord(role="system", content="You are helpful.", pinned=True),
+            MessageRecord(role="user", content="Book me a flight to Seattle 'now'; DROP TABLE messages; --"),
+            MessageRecord(
+                role="assistant",
+                content="",
+                tool_calls=[
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "search", "arguments": '{"to": "SEA"}'},
+                    }
+                ],
+            ),
+            MessageRecord(
+                role="tool", content='[{"flight": "HAT069"}]', tool_call_id="call_1", tool_name="search"
+            ),
+            MessageRecord(
+                role="assistant", content="HAT069 leaves at 06:00 — مرحبا 🌍", extra_data={"score": 0.9}
+            ),
+            MessageRecord(role="user", content="secret card 4111"),
+            MessageRecord(role="user", content="popped later"),
+        ],
+    )
     await ledger.pop_message(conv)  # leaves a gap in seq: 1..6, last_seq 7
     msgs = await ledger.messages(conv)
     await ledger.redact_message(conv, msgs[-1].id)
@@ -198,8 +236,10 @@ async def test_csv_export_has_one_row_per_message(ledger: Ledger) -> None:
 
 async def test_import_conversation_is_idempotent(ledger: Ledger) -> None:
     record = ConversationRecord(owner_id="x", session_id="src:1")
-    messages = [MessageRecord(id=f"m{i}", role="user" if i % 2 == 0 else "assistant", content=f"t{i}")
-                for i in range(5)]
+    messages = [
+        MessageRecord(id=f"m{i}", role="user" if i % 2 == 0 else "assistant", content=f"t{i}")
+        for i in range(5)
+    ]
     first = await ledger.import_conversation(record, messages)
     assert first.created and first.messages == 5
     second = await ledger.import_conversation(record, messages)
@@ -216,9 +256,13 @@ async def test_sweep_times_out_archives_and_cleanup_deletes(ledger: Ledger) -> N
     idle = await swept.create_conversation(ConversationRecord(owner_id="x"))
     await swept.append(idle, MessageRecord(role="user", content="old", created_at=now - timedelta(hours=2)))
     busy = await swept.create_conversation(ConversationRecord(owner_id="x"))
-    await swept.append(busy, MessageRecord(role="user", content="recent", created_at=now - timedelta(minutes=5)))
+    await swept.append(
+        busy, MessageRecord(role="user", content="recent", created_at=now - timedelta(minutes=5))
+    )
     events = [e for e in await swept.sweep(now=now) if e.conversation_id in {idle.id, busy.id}]
-    assert [(e.conversation_id, e.to_status) for e in events] == [(idle.id, ConversationStatus.INACTIVE_TIMEOUT)]
+    assert [(e.conversation_id, e.to_status) for e in events] == [
+        (idle.id, ConversationStatus.INACTIVE_TIMEOUT)
+    ]
     assert events[0].actor == "sweeper"
     assert (await swept.resolve(busy.id)).status is ConversationStatus.ACTIVE
     later = now + timedelta(days=2)

@@ -156,7 +156,9 @@ def test_a_session_written_by_one_process_is_continued_by_another(storage_type: 
     with SessionPersistence(storage_type=storage_type, storage_path=str(path)) as p:
         messages = p.get_messages(session_id, limit=1000)
         assert len(messages) == 60
-        assert [m.id for m in messages[:10]] == [f"alice-{i}" for i in range(5)] + [f"bob-{i}" for i in range(5)]
+        assert [m.id for m in messages[:10]] == [f"alice-{i}" for i in range(5)] + [
+            f"bob-{i}" for i in range(5)
+        ]
         for writer in ("carol", "dave"):
             mine = [m.id for m in messages if m.sender == writer]
             assert mine == [f"{writer}-{i}" for i in range(100, 125)]

@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import convoledger
-from convoledger.api.agents import Agent, agent_from_settings
+from convoledger.agents import Agent, agent_from_settings
 from convoledger.api.errors import install_error_handlers
 from convoledger.api.metrics import ApiMetrics, MetricsMiddleware
 from convoledger.api.routes import agent_sessions, memory, messages, sessions, system, usage
@@ -75,6 +75,9 @@ def create_app(
             yield
         finally:
             app.state.ledger = None
+            aclose = getattr(chosen_agent, "aclose", None)
+            if aclose is not None:
+                await aclose()
             if owns_ledger:
                 await the_ledger.close()
 

@@ -175,6 +175,15 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, exc.status_code, slug, detail, headers=getattr(exc, "headers", None))
 
 
+async def _model_call_error(request: Request, exc: Exception) -> JSONResponse:
+    extra = {
+        "provider": getattr(exc, "provider", None),
+        "status_code": getattr(exc, "status_code", None),
+        "provider_message": getattr(exc, "provider_message", None),
+    }
+    return problem(request, 502, "model-call-failed", _message(exc), extra=extra)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the problem+json handlers above on ``app``.
 
@@ -182,6 +191,9 @@ def install_error_handlers(app: FastAPI) -> None:
     ``InvalidTransition`` (a ``ValueError``) and ``ConversationNotActive`` (a ``Conflict``) get
     their own statuses.
     """
+    from convoledger.model_client import ModelCallError  # the agent's upstream failures: 502
+
+    app.add_exception_handler(ModelCallError, _model_call_error)
     app.add_exception_handler(AuthError, _auth_error)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(ConversationNotActive, _not_active)

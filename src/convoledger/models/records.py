@@ -110,7 +110,6 @@ class ConversationRecord(BaseModel):
     updated_at: UtcDatetime = Field(default_factory=utcnow)
     last_activity_at: UtcDatetime = Field(default_factory=utcnow)
 
-
     @property
     def is_active(self) -> bool:
         """True when ``status`` is ``active`` (appends are accepted)."""
@@ -150,7 +149,6 @@ class MessageRecord(BaseModel):
     created_at: UtcDatetime = Field(default_factory=utcnow)
     updated_at: UtcDatetime | None = None
 
-
     @property
     def tool_call_ids(self) -> list[str]:
         """Ids of the tool calls this (assistant) message makes, in order."""
@@ -164,7 +162,6 @@ class MemoryEntry(BaseModel):
     key: str = Field(min_length=1)
     value: Any = None
     updated_at: UtcDatetime = Field(default_factory=utcnow)
-
 
 
 class ProviderCallRecord(BaseModel):
@@ -200,4 +197,3 @@ class ProviderCallRecord(BaseModel):
     raw_response: Any = None
     request: Any = None
     created_at: UtcDatetime = Field(default_factory=utcnow)
-

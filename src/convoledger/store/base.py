@@ -169,7 +169,9 @@ class Store(abc.ABC):
 
     # -- conversations ------------------------------------------------------------------------
     @abc.abstractmethod
-    async def create_conversation(self, owner_id: str, conversation: ConversationRecord) -> ConversationRecord:
+    async def create_conversation(
+        self, owner_id: str, conversation: ConversationRecord
+    ) -> ConversationRecord:
         """Store a new conversation for ``owner_id`` (its ``owner_id`` field is overwritten).
 
         ``message_count``/``last_seq`` start at 0. ``Conflict`` if its ``id`` exists, or if
@@ -257,7 +259,9 @@ class Store(abc.ABC):
         """One message by id; ``NotFound`` if missing."""
 
     @abc.abstractmethod
-    async def list_messages(self, owner_id: str, conversation_id: str, query: MessageQuery) -> list[MessageRecord]:
+    async def list_messages(
+        self, owner_id: str, conversation_id: str, query: MessageQuery
+    ) -> list[MessageRecord]:
         """Messages matching ``query``, oldest first (see ``MessageQuery``)."""
 
     @abc.abstractmethod

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
 
-from convoledger.api.agents import Agent
+from convoledger.agents import Agent
 from convoledger.api.deps import OwnerLedger, Paging, app_agent, app_metrics, check_range, paging
 from convoledger.api.errors import PROBLEM_RESPONSES
 from convoledger.api.health import HEALTH_WINDOW, HealthInputs, compute_health
@@ -35,6 +35,7 @@ from convoledger.api.schemas import (
     TransitionIn,
 )
 from convoledger.errors import NotFound
+from convoledger.model_client import ModelCallReply
 from convoledger.models.records import ConversationKind, MessageRecord
 from convoledger.models.status import ConversationStatus
 from convoledger.models.timeutil import utcnow
@@ -128,11 +129,16 @@ async def conversation_turn(
                 content=answer.content,
                 sender=record.agent_name or agent.name,
                 recipient=last_sender,
+                tool_calls=getattr(answer, "tool_calls", None) or None,
                 extra_data=answer.metadata or None,
             ),
         )
         metrics.appended.labels("/api/agent-sessions/conversation").inc()
-        if answer.provider_call is not None:
+        if isinstance(answer, ModelCallReply):
+            # Parse, price and store the model call, and move the provider's server-side handle
+            # (e.g. the Responses id) to this reply, in one store transaction.
+            await answer.record(ledger, record, reply)
+        elif answer.provider_call is not None:
             await ledger.add_provider_call(
                 record, answer.provider_call.model_copy(update={"message_id": reply.id}), answer.server_state
             )

@@ -74,9 +74,18 @@ class EchoAgent:
         return AgentReply(content=f"Echo: {text}", metadata={"agent": self.name})
 
 
-#: Agent name (``CONVOLEDGER_AGENT``) → factory taking the settings.
+def _openai_agent(settings: Settings) -> Agent:
+    # Imported here: model_client builds on this module (AgentReply).
+    from convoledger.model_client import openai_agent_from_settings
+
+    return openai_agent_from_settings(settings)
+
+
+#: Agent name (``CONVOLEDGER_AGENT``) → factory taking the settings. ``openai``: an
+#: OpenAI-compatible endpoint (OpenAI, OpenRouter, Ollama, vLLM…; ``CONVOLEDGER_OPENAI_*``).
 AGENT_FACTORIES: dict[str, Callable[[Settings], Agent]] = {
     "echo": lambda _settings: EchoAgent(),
+    "openai": _openai_agent,
 }
 
 
