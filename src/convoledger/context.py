@@ -215,7 +215,7 @@ def _resolve_groups(messages: Sequence[MessageRecord]) -> tuple[dict[int, list[i
 def _walk(
     messages: Sequence[MessageRecord], skip: set[int], remaining: int
 ) -> tuple[list[tuple[list[int], int]], int]:
-    """Newest-first selection of the non-forced history.
+    """Newest-first selection of the history not in ``skip`` (the always-kept messages).
 
     Returns the accepted units (member indices, tokens), newest first, and their token total. A
     tool result is held until its calling message is reached; the calling message closes the group
@@ -227,8 +227,6 @@ def _walk(
     used = 0
     held: dict[str, int] = {}
     for i in range(len(messages) - 1, -1, -1):
-        if i in skip:
-            continue
         m = messages[i]
         if m.role == "tool" or m.tool_call_id is not None:
             cid = m.tool_call_id
@@ -238,11 +236,15 @@ def _walk(
         calls = m.tool_calls
         if calls:
             ids = _call_ids(m) or []
+            # always-kept groups take part in the matching too (they consume their own results),
+            # so that a call id reused across groups binds exactly as in the forward definition
             found = [held.pop(cid) for cid in ids if cid in held]
-            if len(found) != len(ids) or "" in ids or len(set(ids)) != len(ids):
-                continue  # incomplete group: the caller and the results it found are dropped
+            if i in skip or len(found) != len(ids) or "" in ids or len(set(ids)) != len(ids):
+                continue  # kept already, or incomplete: the caller and the results it found drop
             member = [i, *sorted(found)]
             cost = sum(_tokens(messages[j]) for j in member)
+        elif i in skip:
+            continue
         else:
             member = [i]
             cost = _tokens(m)
@@ -270,12 +272,14 @@ class _DroppedStats:
 def _dropped_stats(dropped: Sequence[MessageRecord]) -> _DroppedStats:
     if not dropped:
         raise ValueError("a summary needs at least one dropped message")
-    seqs = [s for s in map(attrgetter("seq"), dropped) if s]  # stored seqs are increasing
+    # stored seqs increase and unsaved (0) ones come last: the range is the first and last non-zero
+    first_seq = next((m.seq for m in dropped if m.seq), None)
+    last_seq = next((m.seq for m in reversed(dropped) if m.seq), None)
     times = list(map(attrgetter("created_at"), dropped))
     return _DroppedStats(
         count=len(dropped),
-        first_seq=seqs[0] if seqs else None,
-        last_seq=seqs[-1] if seqs else None,
+        first_seq=first_seq,
+        last_seq=last_seq,
         earliest=min(times),
         latest=max(times),
         roles=dict(sorted(Counter(map(attrgetter("role"), dropped)).items())),
@@ -356,7 +360,9 @@ def build_token_window(
 
     ``messages``: the history (or a recent tail of it) in conversation order. ``keep_system``:
     always keep ``system`` messages (else they compete like any other). ``summary``: ``False``,
-    ``True`` (the deterministic :func:`default_summary_text`) or a callable returning the text.
+    ``True`` (the deterministic :func:`default_summary_text`) or a callable returning the text
+    (called with the dropped messages; called again, with more of them, if its first result does
+    not fit the budget).
 
     Raises ``ValueError`` when ``budget_tokens`` is not an int ≥ 0, an element is not a
     ``MessageRecord``, the order rule is broken, a ``token_count`` is negative, or the summary
