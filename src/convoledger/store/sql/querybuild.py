@@ -1,0 +1,281 @@
+"""Statements whose shape depends on the query: conversation listings, message windows and
+counts, the idle sweep.
+
+Each builder returns a compiled ``Q`` from the dialect's shape cache (``Statements.cached``,
+keyed by which filters the query uses, never by their values) and the bound parameters, so a
+steady workload compiles nothing. Semantics are those of ``store/querying.py`` (the memory
+backend), which the callers have already used to validate the query:
+
+- listings: filters, then ``updated_at`` desc / ``id`` desc, keyset ``before`` (exclusive) or
+  ``offset``, ``limit``; ``total`` counts the filters only. ``name_contains`` is a literal,
+  case-insensitive substring of ``name`` or ``session_id`` (``instr``/``strpos``, so ``%`` and
+  ``_`` are not wildcards; lower-casing by Python's ``str.lower`` on SQLite, ``lower()`` on
+  PostgreSQL);
+- message windows: filters, then keyset bounds, then ``last`` (newest N, returned oldest first)
+  or ``limit``/``offset`` oldest first. Every message statement is scoped by
+  ``conversation_pk = (SELECT pk … WHERE owner_id = … AND id = …)``, so another owner's
+  conversation yields no rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from convoledger.models.status import ConversationStatus
+from convoledger.models.timeutil import ensure_utc
+from convoledger.store.base import ConversationQuery, MessageQuery
+from convoledger.store.sql.codec import Codec
+from convoledger.store.sql.search import search_condition, search_parameter
+from convoledger.store.sql.statements import CONV_COLS, MSG_COLS, C, M, P, Q, Statements, bp, owned_pk
+
+
+def _ts(codec: Codec, value: datetime) -> Any:
+    return codec.ts_in(ensure_utc(value))
+
+
+# -- conversations ----------------------------------------------------------------------------
+
+_CONV_FILTERS = (
+    "status",
+    "kind",
+    "participant_id",
+    "name_contains",
+    "created_from",
+    "created_to",
+    "updated_from",
+    "updated_to",
+    "idle_before",
+)
+
+
+def _conversation_conditions(st: Statements, shape: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
+    conds: list[sa.ColumnElement[bool]] = [C.c.owner_id == bp("owner_id")]
+    for name in shape:
+        if name == "status":
+            conds.append(C.c.status == bp("status"))
+        elif name == "kind":
+            conds.append(C.c.kind == bp("kind"))
+        elif name == "participant_id":
+            conds.append(
+                sa.exists().where(P.c.conversation_pk == C.c.pk, P.c.participant_id == bp("participant_id"))
+            )
+        elif name == "name_contains":
+            if st.is_pg:
+
+                def contains(col: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+                    return sa.func.strpos(sa.func.lower(sa.func.coalesce(col, "")), bp("needle")) > 0
+            else:
+
+                def contains(col: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+                    return (
+                        sa.func.instr(sa.func.convoledger_lower(sa.func.coalesce(col, "")), bp("needle")) > 0
+                    )
+
+            conds.append(sa.or_(contains(C.c.name), contains(C.c.session_id)))
+        elif name == "created_from":
+            conds.append(C.c.created_at >= bp("created_from", type_=C.c.created_at.type))
+        elif name == "created_to":
+            conds.append(C.c.created_at <= bp("created_to", type_=C.c.created_at.type))
+        elif name == "updated_from":
+            conds.append(C.c.updated_at >= bp("updated_from", type_=C.c.updated_at.type))
+        elif name == "updated_to":
+            conds.append(C.c.updated_at <= bp("updated_to", type_=C.c.updated_at.type))
+        elif name == "idle_before":
+            conds.append(C.c.last_activity_at < bp("idle_before", type_=C.c.last_activity_at.type))
+    return conds
+
+
+def conversation_listing(
+    st: Statements, codec: Codec, owner_id: str, query: ConversationQuery
+) -> tuple[Q, Q, dict[str, Any]]:
+    """``(page statement, count statement, params)`` for a validated ``ConversationQuery``."""
+    params: dict[str, Any] = {"owner_id": owner_id, "limit": query.limit, "offset": query.offset}
+    shape: list[str] = []
+    for name in _CONV_FILTERS:
+        value = getattr(query, name)
+        if value is None:
+            continue
+        shape.append(name)
+        if name in ("status", "kind"):
+            params[name] = value.value if hasattr(value, "value") else str(value)
+        elif name == "name_contains":
+            params["needle"] = value.lower()
+        elif isinstance(value, datetime):
+            params[name] = _ts(codec, value)
+        else:
+            params[name] = value
+    key = tuple(shape)
+    keyset = query.before is not None
+    if keyset:
+        assert query.before is not None
+        params["b_at"] = _ts(codec, query.before[0])
+        params["b_id"] = query.before[1]
+
+    def build_page() -> sa.Select[Any]:
+        conds = _conversation_conditions(st, key)
+        if keyset:
+            conds.append(
+                sa.tuple_(C.c.updated_at, C.c.id)
+                < sa.tuple_(bp("b_at", type_=C.c.updated_at.type), bp("b_id", type_=C.c.id.type))
+            )
+        return (
+            sa.select(*CONV_COLS)
+            .where(*conds)
+            .order_by(C.c.updated_at.desc(), C.c.id.desc())
+            .limit(bp("limit", type_=sa.BigInteger()))
+            .offset(bp("offset", type_=sa.BigInteger()))
+        )
+
+    def build_count() -> sa.Select[Any]:
+        return sa.select(sa.func.count()).select_from(C).where(*_conversation_conditions(st, key))
+
+    page = st.cached(("conv_page", key, keyset), build_page)
+    count = st.cached(("conv_count", key), build_count)
+    return page, count, params
+
+
+def idle_query(
+    st: Statements, codec: Codec, cutoff: datetime, limit: int, statuses: Sequence[ConversationStatus]
+) -> tuple[Q, dict[str, Any]]:
+    """The ``conversations_idle_since`` statement for ``len(statuses)`` statuses (at least one)."""
+    k = len(statuses)
+    params: dict[str, Any] = {f"s{i}": s.value for i, s in enumerate(statuses)}
+    params.update(cutoff=_ts(codec, cutoff), limit=limit)
+
+    def build() -> sa.Select[Any]:
+        return (
+            sa.select(*CONV_COLS)
+            .where(
+                C.c.status.in_([bp(f"s{i}") for i in range(k)]),
+                C.c.last_activity_at < bp("cutoff", type_=C.c.last_activity_at.type),
+            )
+            .order_by(C.c.last_activity_at, C.c.id)
+            .limit(bp("limit", type_=sa.BigInteger()))
+        )
+
+    return st.cached(("idle", k), build), params
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+_MSG_FILTERS = ("role", "sender", "recipient", "message_type", "since", "until", "search")
+
+
+def _message_conditions(
+    st: Statements, codec: Codec, query: MessageQuery
+) -> tuple[tuple[str, ...], dict[str, Any]]:
+    params: dict[str, Any] = {}
+    shape: list[str] = []
+    for name in _MSG_FILTERS:
+        value = getattr(query, name)
+        if value is None:
+            continue
+        shape.append(name)
+        if name in ("since", "until"):
+            params[name] = _ts(codec, value)
+        elif name == "search":
+            params["search"] = search_parameter(value, st.dialect_name)
+        else:
+            params[name] = value
+    return tuple(shape), params
+
+
+def _build_conditions(st: Statements, shape: Sequence[str]) -> list[sa.ColumnElement[bool]]:
+    conds: list[sa.ColumnElement[bool]] = [M.c.conversation_pk == owned_pk()]
+    for name in shape:
+        if name in ("role", "sender", "recipient", "message_type"):
+            conds.append(M.c[name] == bp(name))
+        elif name == "since":
+            conds.append(M.c.created_at >= bp("since", type_=M.c.created_at.type))
+        elif name == "until":
+            conds.append(M.c.created_at <= bp("until", type_=M.c.created_at.type))
+        elif name == "search":
+            conds.append(search_condition(st.dialect_name))
+        elif name == "after_seq":
+            conds.append(M.c.seq > bp("after_seq", type_=sa.BigInteger()))
+        elif name == "before_seq":
+            conds.append(M.c.seq < bp("before_seq", type_=sa.BigInteger()))
+    return conds
+
+
+def message_window(
+    st: Statements, codec: Codec, owner_id: str, conversation_id: str, query: MessageQuery
+) -> tuple[Q, list[Any], bool]:
+    """``(statement, positional args, newest_first)`` for a validated ``MessageQuery``; rows come
+    newest first (to be reversed) when the window is ``last``. Remembered per query object: a
+    repeated query costs a lookup and a list copy."""
+    stmt, template, owner_at, conversation_at, newest_first = st.memo(
+        ("window", query), lambda: _positional(*_window(st, codec, query))
+    )
+    args = template.copy()
+    args[owner_at] = owner_id
+    args[conversation_at] = conversation_id
+    return stmt, args, newest_first
+
+
+def _positional(stmt: Q, params: dict[str, Any], newest_first: bool) -> tuple[Q, list[Any], int, int, bool]:
+    """A statement's args with the owner and conversation left blank, and where they go."""
+    names = list(stmt.names)
+    if names.count("owner_id") != 1 or names.count("conversation_id") != 1:
+        raise AssertionError(f"unexpected parameters {names} for a message window")
+    filled = {**params, "owner_id": None, "conversation_id": None}
+    return (
+        stmt,
+        list(stmt.args(filled)),
+        names.index("owner_id"),
+        names.index("conversation_id"),
+        newest_first,
+    )
+
+
+def _window(st: Statements, codec: Codec, query: MessageQuery) -> tuple[Q, dict[str, Any], bool]:
+    filters, params = _message_conditions(st, codec, query)
+    bounds = tuple(name for name in ("after_seq", "before_seq") if getattr(query, name) is not None)
+    for name in bounds:
+        params[name] = getattr(query, name)
+    if query.last is not None:
+        window: tuple[str, ...] = ("last",)
+        params["last"] = query.last
+    else:
+        window = ("asc",)
+        if query.limit is not None:
+            window += ("limit",)
+            params["limit"] = query.limit
+        if query.offset:
+            window += ("offset",)
+            params["offset"] = query.offset
+    shape = filters + bounds
+
+    def build() -> sa.Select[Any]:
+        stmt = sa.select(*MSG_COLS).where(*_build_conditions(st, shape))
+        if window == ("last",):
+            return stmt.order_by(M.c.seq.desc()).limit(bp("last", type_=sa.BigInteger()))
+        stmt = stmt.order_by(M.c.seq)
+        if "limit" in window:
+            stmt = stmt.limit(bp("limit", type_=sa.BigInteger()))
+        if "offset" in window:
+            stmt = stmt.offset(bp("offset", type_=sa.BigInteger()))
+        return stmt
+
+    return st.cached(("msg_window", shape, window), build), params, window == ("last",)
+
+
+def message_count(
+    st: Statements, codec: Codec, owner_id: str, conversation_id: str, query: MessageQuery
+) -> tuple[Q, dict[str, Any]]:
+    """``(statement, params)`` counting the messages that pass the filters of ``query``."""
+
+    def make() -> tuple[Q, dict[str, Any]]:
+        filters, params = _message_conditions(st, codec, query)
+
+        def build() -> sa.Select[Any]:
+            return sa.select(sa.func.count()).select_from(M).where(*_build_conditions(st, filters))
+
+        return st.cached(("msg_count", filters), build), params
+
+    stmt, static = st.memo(("count", query), make)
+    return stmt, {**static, "owner_id": owner_id, "conversation_id": conversation_id}

@@ -1,0 +1,415 @@
+"""SQL statements of the store, written with SQLAlchemy Core and compiled once per dialect.
+
+The store executes statements on the driver connection (``sqlite3`` / ``asyncpg``) rather than
+through SQLAlchemy's execution layer: on the hot paths (append, recent N, windows) that layer
+costs more than the database work itself (see ``bench/store_bench.py``). SQLAlchemy Core still
+writes every statement: each is built from the ``schema`` tables, compiled for the dialect
+(``?`` placeholders for SQLite, ``$n`` with casts for asyncpg) and kept as a ``Q`` — SQL text
+plus the order of its named parameters. Fixed statements are compiled when the store opens;
+statements whose shape depends on the filters a query uses are compiled once per shape and
+cached (``Statements.cached``). No statement is compiled per call in steady state.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialects
+from sqlalchemy.dialects import sqlite as sqlite_dialects
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.sql.expression import Executable
+
+from convoledger.store.sql import schema
+from convoledger.store.sql.codec import (
+    CONVERSATION_COLUMNS,
+    EVENT_COLUMNS,
+    MEMORY_COLUMNS,
+    MESSAGE_COLUMNS,
+    MESSAGE_READ_COLUMNS,
+    PROVIDER_CALL_COLUMNS,
+    PROVIDER_CALL_READ_COLUMNS,
+)
+
+T = TypeVar("T")
+_MISSING = object()
+#: How many query objects ``Statements.memo`` remembers before starting over.
+MEMO_SIZE = 4096
+
+bp = sa.bindparam
+C = schema.conversations
+M = schema.messages
+P = schema.participants
+E = schema.lifecycle_events
+MEM = schema.memory_entries
+PC = schema.provider_calls
+A = schema.accounts
+K = schema.api_keys
+
+#: Columns selected for a conversation: ``pk`` then ``CONVERSATION_COLUMNS``.
+CONV_COLS = [C.c.pk, *(C.c[n] for n in CONVERSATION_COLUMNS)]
+#: Columns selected for a message (``MESSAGE_READ_COLUMNS``).
+MSG_COLS = [M.c[n] for n in MESSAGE_READ_COLUMNS]
+
+
+def owned_pk() -> sa.ScalarSelect[int]:
+    """``(SELECT pk FROM conversations WHERE owner_id = :owner_id AND id = :conversation_id)``:
+    the owner scope of every child-table statement (NULL, so no rows, for another owner)."""
+    return (
+        sa.select(C.c.pk)
+        .where(C.c.owner_id == bp("owner_id"), C.c.id == bp("conversation_id"))
+        .scalar_subquery()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Q:
+    """A compiled statement: ``sql`` text and the parameter ``names`` in placeholder order.
+
+    ``fixed`` holds values of parameters the statement carries itself (e.g. an OFFSET 0 that the
+    SQLite compiler adds).
+    """
+
+    sql: str
+    names: tuple[str, ...]
+    fixed: Mapping[str, Any]
+
+    def args(self, params: Mapping[str, Any] | Sequence[Any]) -> Sequence[Any]:
+        """Positional arguments for the driver: ``params`` by name, or as given when a tuple/list
+        (already in ``names`` order). ``KeyError`` names a missing parameter."""
+        if isinstance(params, tuple | list):
+            return params
+        fixed = self.fixed
+        return tuple(params[n] if n in params else fixed[n] for n in self.names)
+
+
+#: Columns ``update_conversation`` rewrites (``v_<name>`` parameters).
+_UPDATED_ON_EDIT = (
+    "session_id",
+    "name",
+    "description",
+    "agent_name",
+    "agent_instructions",
+    "user_id",
+    "device_id",
+    "topic",
+    "current_goal",
+    "metadata",
+    "participants",
+    "server_state",
+    "updated_at",
+)
+
+#: Columns ``edit_message`` / ``redact_message`` rewrite (``v_<name>`` parameters).
+_UPDATED_ON_MESSAGE_EDIT = (
+    "content",
+    "tool_calls",
+    "extra_data",
+    "metadata",
+    "token_count",
+    "pinned",
+    "redacted",
+    "updated_at",
+    "search_words",
+)
+
+
+#: Message columns sent per row by an append (all but ``conversation_pk`` and ``seq``).
+APPEND_PAYLOAD_COLUMNS = MESSAGE_COLUMNS[2:]
+
+
+def _reserve_update(owner_conv: sa.ColumnElement[bool]) -> sa.Update:
+    """The append's lock + seq reservation: one UPDATE that locks the conversation row
+    (PostgreSQL row lock until commit; SQLite already holds the database write lock from BEGIN
+    IMMEDIATE), requires status 'active', reserves seqs ``last_seq+1 … last_seq+n`` and updates the
+    counters. ``last_activity_at`` becomes the newest message time (``querying.
+    last_activity_after_append``: the creation time stops counting at the first message)."""
+    n = bp("n", type_=sa.BigInteger())
+    latest = bp("latest", type_=C.c.last_activity_at.type)
+    return (
+        sa.update(C)
+        .where(owner_conv, C.c.status == "active")
+        .values(
+            last_seq=C.c.last_seq + n,
+            message_count=C.c.message_count + n,
+            updated_at=bp("now", type_=C.c.updated_at.type),
+            last_activity_at=sa.case(
+                (C.c.message_count == 0, latest),
+                (C.c.last_activity_at < latest, latest),
+                else_=C.c.last_activity_at,
+            ),
+        )
+    )
+
+
+def _append_cte(owner_conv: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """PostgreSQL append in one statement: ``WITH r AS (reservation RETURNING pk, last_seq),
+    ins AS (INSERT … SELECT … FROM r JOIN unnest(arrays) WITH ORDINALITY) SELECT pk, last_seq
+    FROM r``. No row when the conversation is missing or not active (nothing inserted then); a
+    duplicate message id fails the whole statement (nothing reserved)."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    def element(name: str) -> sa.types.TypeEngine[Any]:
+        # search_words travels as one space-joined string per message (arrays must be
+        # rectangular); words never contain a space.
+        return sa.Text() if name == "search_words" else M.c[name].type.dialect_impl(dialect_for("postgresql"))
+
+    arrays = [bp(f"a_{n}", type_=ARRAY(element(n))) for n in APPEND_PAYLOAD_COLUMNS]
+    u = (
+        sa.func.unnest(*arrays)
+        .table_valued(*(sa.column(n, element(n)) for n in APPEND_PAYLOAD_COLUMNS), with_ordinality="ord")
+        .render_derived(name="u")
+    )
+    r = _reserve_update(owner_conv).returning(C.c.pk, C.c.last_seq).cte("r")
+    n = bp("n", type_=sa.BigInteger())
+    values = [
+        sa.func.string_to_array(u.c[name], sa.literal_column("' '")) if name == "search_words" else u.c[name]
+        for name in APPEND_PAYLOAD_COLUMNS
+    ]
+    rows = sa.select(r.c.pk, r.c.last_seq - n + u.c.ord, *values).select_from(r).join(u, sa.true())
+    ins = sa.insert(M).from_select(list(MESSAGE_COLUMNS), rows).cte("ins")
+    return sa.select(r.c.pk, r.c.last_seq).add_cte(ins)
+
+
+@functools.cache
+def statements_for(dialect_name: str) -> Statements:
+    """The compiled statements of ``dialect_name``, shared by every store of this process (they
+    are immutable; the shape caches only grow)."""
+    return Statements(dialect_name)
+
+
+def dialect_for(name: str) -> Dialect:
+    """The SQLAlchemy dialect used to compile statements for ``name`` (sqlite | postgresql)."""
+    if name == "sqlite":
+        return sqlite_dialects.dialect()  # type: ignore[no-any-return]
+    if name == "postgresql":
+        return pg_dialects.asyncpg.dialect()  # type: ignore[no-any-return]
+    raise ValueError(f"unsupported SQL dialect {name!r}; expected sqlite or postgresql")
+
+
+def compile_q(stmt: Executable, dialect: Dialect, column_keys: Sequence[str] | None = None) -> Q:
+    """Compile ``stmt`` for ``dialect`` into a ``Q``."""
+    compiled = stmt.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+    names = tuple(compiled.positiontup or ())
+    fixed = {
+        n: b.value for n, b in compiled.binds.items() if n in names and not b.required and b.value is not None
+    }
+    return Q(compiled.string, names, fixed)
+
+
+class Statements:
+    """Every fixed statement of the store, compiled for one dialect, plus a shape cache.
+
+    Parameter conventions: ``owner_id`` + ``conversation_id`` name a conversation in its owner's
+    scope; ``pk`` is its surrogate key once known; ``now`` is the store's clock.
+    """
+
+    def __init__(self, dialect_name: str) -> None:
+        self.dialect_name = dialect_name
+        self.dialect = dialect_for(dialect_name)
+        self.is_pg = dialect_name == "postgresql"
+        self._cache: dict[Hashable, Q] = {}
+        self._memo: dict[Any, Any] = {}
+        q = self.q
+        owner_conv = sa.and_(C.c.owner_id == bp("owner_id"), C.c.id == bp("conversation_id"))
+        by_pk = C.c.pk == bp("pk")
+
+        # accounts and keys
+        self.account_get = q(sa.select(A.c.name, A.c.created_at).where(A.c.name == bp("name")))
+        self.account_insert = q(self._insert_ignore(A, ["name"]), ["name", "created_at"])
+        self.api_key_get = q(sa.select(K.c.account).where(K.c.key_hash == bp("key_hash")))
+        self.api_key_upsert = q(
+            self._upsert(K, ["key_hash"], ["label"]), ["key_hash", "account", "label", "created_at"]
+        )
+        self.account_for_key = q(
+            sa.select(A.c.name, A.c.created_at)
+            .select_from(K.join(A, A.c.name == K.c.account))
+            .where(K.c.key_hash == bp("key_hash"))
+        )
+
+        # conversations
+        self.conv_get = q(sa.select(*CONV_COLS).where(owner_conv))
+        self.conv_get_for_update = q(sa.select(*CONV_COLS).where(owner_conv).with_for_update())
+        self.conv_pk = q(sa.select(C.c.pk).where(owner_conv))
+        self.conv_lock = q(sa.select(C.c.pk, C.c.status).where(owner_conv).with_for_update())
+        self.conv_by_session_id = q(
+            sa.select(*CONV_COLS).where(C.c.owner_id == bp("owner_id"), C.c.session_id == bp("session_id"))
+        )
+        self.conv_by_session_key = q(
+            sa.select(*CONV_COLS).where(C.c.owner_id == bp("owner_id"), C.c.session_key == bp("session_key"))
+        )
+        self.conv_taken = q(
+            sa.select(C.c.id, C.c.session_id, C.c.session_key).where(
+                C.c.owner_id == bp("owner_id"),
+                sa.or_(
+                    C.c.id == bp("id"),
+                    C.c.session_id == bp("session_id"),
+                    C.c.session_key == bp("session_key"),
+                ),
+            )
+        )
+        self.session_id_taken = q(
+            sa.select(C.c.pk).where(
+                C.c.owner_id == bp("owner_id"), C.c.session_id == bp("session_id"), C.c.pk != bp("pk")
+            )
+        )
+        self.conv_insert = q(sa.insert(C).returning(C.c.pk), CONVERSATION_COLUMNS)
+        self.conv_insert_ids = q(sa.insert(C).returning(C.c.pk, C.c.id), CONVERSATION_COLUMNS)
+        if not self.is_pg:
+            # Bulk import (SQLite): the keys already taken among a whole group, lists bound as
+            # JSON arrays (json_each), so the statement does not depend on the group's size.
+            def listed(name: str) -> sa.Select[Any]:
+                return sa.select(sa.literal_column("value")).select_from(sa.func.json_each(bp(name)))
+
+            self.conv_taken_many = q(
+                sa.select(C.c.id, C.c.session_id, C.c.session_key).where(
+                    C.c.owner_id == bp("owner_id"),
+                    sa.or_(
+                        C.c.id.in_(listed("ids")),
+                        C.c.session_id.in_(listed("session_ids")),
+                        C.c.session_key.in_(listed("session_keys")),
+                    ),
+                )
+            )
+        self.conv_update = q(
+            sa.update(C).where(by_pk).values({n: bp(f"v_{n}", type_=C.c[n].type) for n in _UPDATED_ON_EDIT})
+        )
+        self.conv_delete = q(sa.delete(C).where(owner_conv))
+        self.conv_set_status = q(
+            sa.update(C)
+            .where(by_pk)
+            .values(status=bp("status"), updated_at=bp("now", type_=C.c.updated_at.type))
+        )
+        self.conv_set_server_state = q(
+            sa.update(C)
+            .where(by_pk)
+            .values(
+                server_state=bp("server_state", type_=C.c.server_state.type),
+                updated_at=bp("now", type_=C.c.updated_at.type),
+            )
+        )
+        # The append's lock + seq reservation (see _reserve_update).
+        self.conv_reserve = q(_reserve_update(owner_conv).returning(C.c.pk, C.c.last_seq))
+        # PostgreSQL: reservation and INSERT in one statement (data-modifying CTEs), so the row
+        # lock is held only while the server runs it, not across client round trips; a batch
+        # travels as one array per column (unnest … WITH ORDINALITY keeps batch order).
+        self.msg_append_pg = q(_append_cte(owner_conv)) if self.is_pg else None
+        self.conv_count_delta = q(
+            sa.update(C)
+            .where(by_pk)
+            .values(
+                message_count=C.c.message_count + bp("delta", type_=sa.BigInteger()),
+                updated_at=bp("now", type_=C.c.updated_at.type),
+            )
+        )
+
+        # participants
+        self.participant_insert = q(
+            self._insert_ignore(P, ["conversation_pk", "participant_id"]),
+            [
+                "conversation_pk",
+                "participant_id",
+                "owner_id",
+                "participant_type",
+                "participant_role",
+                "position",
+            ],
+        )
+        self.participant_delete_all = q(sa.delete(P).where(P.c.conversation_pk == bp("pk")))
+
+        # messages
+        self.msg_insert = q(sa.insert(M).inline(), MESSAGE_COLUMNS)
+        msg_key = sa.and_(M.c.conversation_pk == bp("pk"), M.c.id == bp("id"))
+        self.msg_by_id = q(sa.select(*MSG_COLS).where(msg_key))
+        self.msg_get_owned = q(
+            sa.select(*MSG_COLS).where(M.c.conversation_pk == owned_pk(), M.c.id == bp("id"))
+        )
+        self.msg_exists = q(sa.select(M.c.seq).where(msg_key))
+        self.msg_delete = q(sa.delete(M).where(msg_key))
+        self.msg_last = q(
+            sa.select(*MSG_COLS).where(M.c.conversation_pk == bp("pk")).order_by(M.c.seq.desc()).limit(1)
+        )
+        self.msg_delete_seq = q(sa.delete(M).where(M.c.conversation_pk == bp("pk"), M.c.seq == bp("seq")))
+        self.msg_delete_all = q(sa.delete(M).where(M.c.conversation_pk == bp("pk")))
+        self.msg_update = q(
+            sa.update(M)
+            .where(msg_key)
+            .values({n: bp(f"v_{n}", type_=M.c[n].type) for n in _UPDATED_ON_MESSAGE_EDIT})
+        )
+
+        # lifecycle events
+        self.event_insert = q(sa.insert(E).inline(), EVENT_COLUMNS)
+        self.event_list = q(
+            sa.select(*[E.c[n] for n in EVENT_COLUMNS[1:]])
+            .where(E.c.conversation_pk == owned_pk())
+            .order_by(E.c.row_id)
+        )
+
+        # memory
+        self.memory_list = q(
+            sa.select(*[MEM.c[n] for n in MEMORY_COLUMNS[1:]])
+            .where(MEM.c.conversation_pk == owned_pk())
+            .order_by(MEM.c.key)
+        )
+        self.memory_upsert = q(
+            self._upsert(MEM, ["conversation_pk", "key"], ["value", "updated_at"]), MEMORY_COLUMNS
+        )
+        self.memory_delete = q(
+            sa.delete(MEM).where(MEM.c.conversation_pk == bp("pk"), MEM.c.key == bp("key"))
+        )
+
+        # provider calls
+        self.call_insert = q(sa.insert(PC).inline(), PROVIDER_CALL_COLUMNS)
+        self.call_list = q(
+            sa.select(*[PC.c[n] for n in PROVIDER_CALL_READ_COLUMNS])
+            .where(PC.c.conversation_pk == owned_pk())
+            .order_by(PC.c.row_id)
+        )
+
+        # analytics
+        self.stats = q(
+            sa.select(
+                C.c.status, C.c.kind, sa.func.count(), sa.func.coalesce(sa.func.sum(C.c.message_count), 0)
+            )
+            .where(C.c.owner_id == bp("owner_id"))
+            .group_by(C.c.status, C.c.kind)
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+    def q(self, stmt: Executable, column_keys: Sequence[str] | None = None) -> Q:
+        """Compile ``stmt`` for this dialect."""
+        return compile_q(stmt, self.dialect, column_keys)
+
+    def cached(self, key: Hashable, build: Callable[[], Executable]) -> Q:
+        """The compiled statement for ``key``, building and compiling it on first use."""
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self.q(build())
+        return found
+
+    def memo(self, key: Any, build: Callable[[], T]) -> T:
+        """``build()``, remembered under ``key`` (a query object; at most ``MEMO_SIZE`` kept).
+        Unhashable keys are not remembered."""
+        try:
+            found = self._memo.get(key, _MISSING)
+        except TypeError:
+            return build()
+        if found is _MISSING:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            found = self._memo[key] = build()
+        return found  # type: ignore[no-any-return]
+
+    def _insert_ignore(self, table: sa.Table, conflict: list[str]) -> Executable:
+        mod = pg_dialects if self.is_pg else sqlite_dialects
+        return mod.insert(table).on_conflict_do_nothing(index_elements=conflict)  # type: ignore[no-any-return]
+
+    def _upsert(self, table: sa.Table, conflict: list[str], update: list[str]) -> Executable:
+        mod = pg_dialects if self.is_pg else sqlite_dialects
+        ins = mod.insert(table)
+        return ins.on_conflict_do_update(  # type: ignore[no-any-return]
+            index_elements=conflict, set_={n: ins.excluded[n] for n in update}
+        )

@@ -1,0 +1,406 @@
+"""``SqlStore``: the ``Store`` on SQLite (the default) or PostgreSQL, built on SQLAlchemy Core.
+
+How it fits together:
+
+- ``schema.py`` — the tables (SQLAlchemy Core) and the reasons for each index;
+- ``migrations/`` + ``migrate.py`` — Alembic revisions, applied by ``open()`` (an empty database
+  is created) and by ``upgrade_database(url)`` (``convoledger db upgrade``);
+- ``statements.py`` / ``querybuild.py`` — every statement, written with Core and compiled once
+  per dialect (or once per query shape);
+- ``ops.py`` — each store call as one synchronous function over a ``Cx`` connection;
+- ``sqlite_driver.py`` / ``pg_driver.py`` — where those functions run: a SQLite connection's own
+  thread (one hop per call) or a greenlet awaiting asyncpg;
+- ``codec.py`` / ``search.py`` / ``prepare.py`` — row conversion, full-text search, validation.
+
+Pure validation (``store/querying.py``, shared with the other backends) runs before anything
+touches the database, so bad input never leaves a partial write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import functools
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import make_url
+
+from convoledger.errors import Conflict, LedgerError
+from convoledger.models.records import ConversationRecord, MemoryEntry, MessageRecord, ProviderCallRecord
+from convoledger.models.status import ConversationStatus, LifecycleEvent, parse_status
+from convoledger.models.timeutil import utcnow
+from convoledger.store import querying as q
+from convoledger.store.base import (
+    Account,
+    ConversationPage,
+    ConversationQuery,
+    MessageQuery,
+    OwnerStats,
+    Store,
+)
+from convoledger.store.sql import migrate, ops, prepare
+from convoledger.store.sql.codec import Codec
+from convoledger.store.sql.cx import ReadPlan
+from convoledger.store.sql.pg_driver import PgDriver
+from convoledger.store.sql.sqlite_driver import DEFAULT_BUSY_TIMEOUT, SqliteDriver
+from convoledger.store.sql.statements import statements_for
+
+T = TypeVar("T")
+
+
+#: Groups of a bulk import submitted and not yet finished (see ``import_conversations``).
+_BULK_IN_FLIGHT = 2
+
+
+def _claim_keys(seen: dict[str, set[str]], record: ConversationRecord) -> None:
+    """``Conflict`` when ``record`` repeats a key claimed by an earlier item of a bulk import;
+    otherwise claim its keys."""
+    keys = {"id": record.id, "session_id": record.session_id, "session_key": record.session_key}
+    for name, value in keys.items():
+        if value is not None and value in seen[name]:
+            raise Conflict(f"{name} {value!r} is used by an earlier conversation of this import")
+    for name, value in keys.items():
+        if value is not None:
+            seen[name].add(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_message_query(query: MessageQuery) -> bool:
+    q.check_message_query(query)
+    return True
+
+
+def _check_message_query(query: MessageQuery) -> None:
+    """``querying.check_message_query``, remembered for valid (frozen, hashable) queries: the
+    same recent-N query object is checked once, not on every read. Invalid queries always raise."""
+    try:
+        _valid_message_query(query)
+    except TypeError:  # unhashable: a field holds something a valid query cannot hold
+        q.check_message_query(query)
+
+
+class SqlStore(Store):
+    """The ``Store`` over SQLite or PostgreSQL (see ``store/base.py`` for the contract).
+
+    ``url``: ``sqlite+aiosqlite:///path/to/file.db`` (``sqlite:///…`` is accepted;
+    ``sqlite+aiosqlite:///:memory:`` keeps everything in this process) or
+    ``postgresql+asyncpg://user@host:port/db``. ``busy_timeout`` (seconds, SQLite) is how long a
+    write waits for another process's lock; ``pool_size`` (PostgreSQL) bounds the connections.
+
+    ``await open()`` creates or upgrades the schema (Alembic) and connects; ``await close()``
+    releases everything. ``ValueError`` for an unsupported URL.
+    """
+
+    def __init__(self, url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, pool_size: int = 10) -> None:
+        self.url = url
+        self.dialect_name = migrate.dialect_of(url)
+        self.busy_timeout = busy_timeout
+        self.pool_size = pool_size
+        self._driver: SqliteDriver | PgDriver | None = None
+        self._st = statements_for(self.dialect_name)
+        self._codec = Codec(self.dialect_name)
+
+    def __repr__(self) -> str:
+        return f"SqlStore({make_url(self.url).render_as_string(hide_password=True)!r})"
+
+    # -- lifetime -----------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Create or upgrade the schema to the newest revision, then connect. Idempotent."""
+        if self._driver is not None:
+            return
+        st, codec = self._st, self._codec
+        if self.dialect_name == "sqlite":
+            driver: SqliteDriver | PgDriver = SqliteDriver(
+                migrate.sqlite_path(self.url), st, codec, busy_timeout=self.busy_timeout
+            )
+            await driver.start(migrate.upgrade_sqlite)
+        else:
+            await migrate.upgrade_postgres(self.url)
+            driver = PgDriver(migrate.asyncpg_dsn(self.url), st, codec, max_size=self.pool_size)
+            await driver.start()
+        self._driver = driver
+
+    async def close(self) -> None:
+        """Close every connection. Idempotent."""
+        driver, self._driver = self._driver, None
+        if driver is not None:
+            await driver.close()
+
+    def _open_driver(self) -> SqliteDriver | PgDriver:
+        driver = self._driver
+        if driver is None:
+            raise RuntimeError(f"{self!r} is not open; call `await store.open()` first")
+        return driver
+
+    async def _run(self, fn: Callable[..., T], *args: Any, write: bool = False) -> T:
+        return await self._open_driver().run(fn, *args, write=write)
+
+    async def _read(self, plan: ReadPlan[T]) -> T:
+        return await self._open_driver().read(plan)
+
+    # -- accounts -----------------------------------------------------------------------------
+    async def ensure_account(self, name: str) -> Account:
+        """See ``Store.ensure_account``."""
+        q.check_owner(name)
+        return await self._run(ops.ensure_account, name, utcnow(), write=True)
+
+    async def add_api_key(self, account: str, key_hash: str, label: str | None = None) -> None:
+        """See ``Store.add_api_key``. ``Conflict`` if the hash is bound to another account."""
+        await self._run(ops.add_api_key, account, key_hash, label, utcnow(), write=True)
+
+    async def account_for_key(self, key_hash: str) -> Account | None:
+        """See ``Store.account_for_key``."""
+        return await self._read(ops.account_for_key(self._st, self._codec, key_hash))
+
+    # -- conversations ------------------------------------------------------------------------
+    async def create_conversation(
+        self, owner_id: str, conversation: ConversationRecord
+    ) -> ConversationRecord:
+        """See ``Store.create_conversation``."""
+        record = q.prepare_conversation(owner_id, conversation)
+        return await self._run(ops.create_conversation, owner_id, record, write=True)
+
+    async def get_conversation(self, owner_id: str, conversation_id: str) -> ConversationRecord:
+        """See ``Store.get_conversation``."""
+        return await self._read(ops.get_conversation(self._st, self._codec, owner_id, conversation_id))
+
+    async def find_conversation(
+        self, owner_id: str, *, session_id: str | None = None, session_key: str | None = None
+    ) -> ConversationRecord | None:
+        """See ``Store.find_conversation``. ``ValueError`` unless exactly one key is given."""
+        if (session_id is None) == (session_key is None):
+            raise ValueError("give exactly one of session_id or session_key")
+        return await self._read(
+            ops.find_conversation(self._st, self._codec, owner_id, session_id, session_key)
+        )
+
+    async def list_conversations(self, owner_id: str, query: ConversationQuery) -> ConversationPage:
+        """See ``Store.list_conversations``."""
+        q.check_conversation_query(query)
+        return await self._run(ops.list_conversations, owner_id, query)
+
+    async def update_conversation(
+        self, owner_id: str, conversation_id: str, changes: dict[str, Any]
+    ) -> ConversationRecord:
+        """See ``Store.update_conversation``."""
+        return await self._run(
+            ops.update_conversation, owner_id, conversation_id, changes, utcnow(), write=True
+        )
+
+    async def delete_conversation(self, owner_id: str, conversation_id: str) -> None:
+        """See ``Store.delete_conversation`` (the schema's cascades remove everything of it)."""
+        await self._run(ops.delete_conversation, owner_id, conversation_id, write=True)
+
+    async def transition(
+        self,
+        owner_id: str,
+        conversation_id: str,
+        target: ConversationStatus,
+        *,
+        reason: str | None = None,
+        actor: str | None = None,
+    ) -> tuple[ConversationRecord, LifecycleEvent]:
+        """See ``Store.transition`` (checked under the conversation's row lock)."""
+        target = parse_status(target)
+        return await self._run(
+            ops.transition, owner_id, conversation_id, target, reason, actor, utcnow(), write=True
+        )
+
+    async def list_lifecycle_events(self, owner_id: str, conversation_id: str) -> list[LifecycleEvent]:
+        """See ``Store.list_lifecycle_events``."""
+        return await self._read(ops.list_lifecycle_events(self._st, self._codec, owner_id, conversation_id))
+
+    async def import_conversation(
+        self,
+        owner_id: str,
+        conversation: ConversationRecord,
+        messages: Sequence[MessageRecord],
+        *,
+        events: Sequence[LifecycleEvent] = (),
+        memory: Sequence[MemoryEntry] = (),
+        provider_calls: Sequence[ProviderCallRecord] = (),
+    ) -> ConversationRecord:
+        """See ``Store.import_conversation`` (one transaction)."""
+        bundle = prepare.prepare_import(owner_id, conversation, messages, events, memory, provider_calls)
+        encoded = ops.encode_import(self._codec, bundle)
+        return await self._run(ops.import_conversation, owner_id, encoded, write=True)
+
+    async def import_conversations(
+        self,
+        owner_id: str,
+        items: Iterable[tuple[ConversationRecord, Sequence[MessageRecord]]],
+        *,
+        group_messages: int = 2000,
+    ) -> list[ConversationRecord | LedgerError | ValueError]:
+        """Bulk import (an addition of ``SqlStore``, not part of ``Store``): many
+        ``(conversation, messages)`` pairs, each imported as by ``import_conversation`` — all or
+        nothing per conversation, messages keeping their own ``seq``.
+
+        Returns one result per item, in order: the stored record, or the ``LedgerError`` (e.g.
+        ``Conflict``) / ``ValueError`` that refused it — like ``asyncio.gather(...,
+        return_exceptions=True)``; a refused conversation does not stop the others. Other errors
+        (database failures) propagate once the groups already submitted have finished.
+
+        Within one call an item whose id, session_id or session_key repeats an earlier item's is
+        refused with ``Conflict`` (the earlier one wins, whatever order the groups commit in).
+
+        Throughput: conversations are written in groups of about ``group_messages`` messages,
+        one transaction per group with a savepoint per conversation, and validation/encoding of
+        the next group (Python, on the event loop) overlaps the database work of the previous one
+        (SQLite's C code on the writer thread, or another pooled PostgreSQL connection).
+        """
+        if group_messages < 1:
+            raise ValueError(f"group_messages must be at least 1, got {group_messages}")
+        results: list[ConversationRecord | LedgerError | ValueError | None] = []
+        in_flight: collections.deque[tuple[list[int], asyncio.Future[list[Any]]]] = collections.deque()
+        group: list[ops.EncodedImport] = []
+        slots: list[int] = []
+        size = 0
+
+        async def settle() -> None:
+            where, fut = in_flight.popleft()
+            for index, outcome in zip(where, await fut, strict=True):
+                results[index] = outcome
+
+        def submit() -> None:
+            nonlocal group, slots, size
+            in_flight.append(
+                (slots, asyncio.ensure_future(self._run(ops.import_many, owner_id, group, write=True)))
+            )
+            group, slots, size = [], [], 0
+
+        seen: dict[str, set[str]] = {"id": set(), "session_id": set(), "session_key": set()}
+        try:
+            for conversation, messages in items:
+                results.append(None)
+                try:
+                    bundle = prepare.prepare_import(owner_id, conversation, messages, (), (), ())
+                    record = bundle.conversation
+                    _claim_keys(seen, record)
+                    group.append(ops.encode_import(self._codec, bundle))
+                except (ValueError, LedgerError) as exc:
+                    results[-1] = exc
+                    continue
+                slots.append(len(results) - 1)
+                size += len(messages) + 1
+                if size >= group_messages:
+                    submit()
+                    if len(in_flight) >= _BULK_IN_FLIGHT:
+                        await settle()
+            if group:
+                submit()
+            while in_flight:
+                await settle()
+        except BaseException:
+            if in_flight:
+                await asyncio.gather(*(fut for _, fut in in_flight), return_exceptions=True)
+            raise
+        return [r for r in results if r is not None]
+
+    # -- messages -----------------------------------------------------------------------------
+    async def append_messages(
+        self, owner_id: str, conversation_id: str, messages: Sequence[MessageRecord]
+    ) -> list[MessageRecord]:
+        """See ``Store.append_messages``: seqs reserved and rows inserted in one transaction."""
+        batch = prepare.prepare_batch(conversation_id, messages)
+        return await self._run(ops.append_messages, owner_id, conversation_id, batch, utcnow(), write=True)
+
+    async def get_message(self, owner_id: str, conversation_id: str, message_id: str) -> MessageRecord:
+        """See ``Store.get_message``."""
+        return await self._read(ops.get_message(self._st, self._codec, owner_id, conversation_id, message_id))
+
+    async def list_messages(
+        self, owner_id: str, conversation_id: str, query: MessageQuery
+    ) -> list[MessageRecord]:
+        """See ``Store.list_messages``."""
+        _check_message_query(query)
+        return await self._read(ops.list_messages(self._st, self._codec, owner_id, conversation_id, query))
+
+    async def count_messages(self, owner_id: str, conversation_id: str, query: MessageQuery) -> int:
+        """See ``Store.count_messages`` (filters only)."""
+        _check_message_query(query)
+        return await self._run(ops.count_messages, owner_id, conversation_id, query)
+
+    async def edit_message(
+        self, owner_id: str, conversation_id: str, message_id: str, changes: dict[str, Any]
+    ) -> MessageRecord:
+        """See ``Store.edit_message``."""
+        return await self._run(
+            ops.edit_message, owner_id, conversation_id, message_id, changes, utcnow(), write=True
+        )
+
+    async def redact_message(
+        self, owner_id: str, conversation_id: str, message_id: str, marker: str = "[redacted]"
+    ) -> MessageRecord:
+        """See ``Store.redact_message``."""
+        return await self._run(
+            ops.redact_message, owner_id, conversation_id, message_id, marker, utcnow(), write=True
+        )
+
+    async def delete_message(self, owner_id: str, conversation_id: str, message_id: str) -> None:
+        """See ``Store.delete_message`` (``last_seq`` stays: seq is never reused)."""
+        await self._run(ops.delete_message, owner_id, conversation_id, message_id, utcnow(), write=True)
+
+    async def pop_message(self, owner_id: str, conversation_id: str) -> MessageRecord | None:
+        """See ``Store.pop_message``."""
+        return await self._run(ops.pop_message, owner_id, conversation_id, utcnow(), write=True)
+
+    async def clear_messages(self, owner_id: str, conversation_id: str) -> int:
+        """See ``Store.clear_messages``."""
+        return await self._run(ops.clear_messages, owner_id, conversation_id, utcnow(), write=True)
+
+    # -- session memory -----------------------------------------------------------------------
+    async def get_memory(self, owner_id: str, conversation_id: str) -> list[MemoryEntry]:
+        """See ``Store.get_memory``."""
+        return await self._read(ops.get_memory(self._st, self._codec, owner_id, conversation_id))
+
+    async def set_memory(self, owner_id: str, conversation_id: str, key: str, value: Any) -> MemoryEntry:
+        """See ``Store.set_memory``. ``ValueError`` for an empty key or a non-JSON value."""
+        q.check_json_value(value, f"memory[{key!r}]")
+        entry = MemoryEntry.model_validate_json(
+            MemoryEntry(conversation_id=conversation_id, key=key, value=value).model_dump_json()
+        )
+        return await self._run(ops.set_memory, owner_id, conversation_id, entry, write=True)
+
+    async def delete_memory(self, owner_id: str, conversation_id: str, key: str) -> None:
+        """See ``Store.delete_memory``."""
+        await self._run(ops.delete_memory, owner_id, conversation_id, key, write=True)
+
+    # -- provider calls -----------------------------------------------------------------------
+    async def record_provider_call(
+        self,
+        owner_id: str,
+        conversation_id: str,
+        call: ProviderCallRecord,
+        server_state: dict[str, Any] | None = None,
+    ) -> ProviderCallRecord:
+        """See ``Store.record_provider_call``. ``Conflict`` if the call id is already recorded."""
+        stored = q.prepare_provider_call(conversation_id, call, server_state)
+        state = None if server_state is None else dict(server_state)
+        return await self._run(
+            ops.record_provider_call, owner_id, conversation_id, stored, state, utcnow(), write=True
+        )
+
+    async def list_provider_calls(self, owner_id: str, conversation_id: str) -> list[ProviderCallRecord]:
+        """See ``Store.list_provider_calls``."""
+        return await self._read(ops.list_provider_calls(self._st, self._codec, owner_id, conversation_id))
+
+    # -- analytics ----------------------------------------------------------------------------
+    async def stats(self, owner_id: str) -> OwnerStats:
+        """See ``Store.stats``."""
+        return await self._run(ops.stats, owner_id)
+
+    async def conversations_idle_since(
+        self,
+        cutoff: Any,
+        limit: int = 1000,
+        statuses: Collection[ConversationStatus] = (ConversationStatus.ACTIVE,),
+    ) -> list[ConversationRecord]:
+        """See ``Store.conversations_idle_since`` (oldest activity first)."""
+        q.idle_filter(cutoff, statuses)  # validates cutoff and statuses (ValueError)
+        limit = q.checked_limit(limit)
+        wanted = sorted({parse_status(s) for s in statuses}, key=lambda s: s.value)
+        if not wanted:
+            return []
+        return await self._run(ops.conversations_idle_since, cutoff, limit, wanted)

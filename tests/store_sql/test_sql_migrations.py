@@ -1,0 +1,195 @@
+"""Schema creation and upgrades: Alembic head on an empty database, no-op reopen, head matches
+``schema.py``, concurrent first opens (two processes on SQLite, two connections on PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sql_test_helpers import sqlite_url
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from convoledger.models.records import ConversationRecord, MessageRecord
+from convoledger.store.base import MessageQuery
+from convoledger.store.sql import SqlStore, head_revision, migrate, upgrade_database
+from convoledger.store.sql.schema import SEARCH_OBJECTS, TABLES, metadata
+
+TABLE_NAMES = {t.name for t in TABLES}
+
+
+def _sqlite_objects(path: Path) -> dict[str, set[str]]:
+    conn = sqlite3.connect(path)
+    try:
+        out: dict[str, set[str]] = {}
+        for kind, name in conn.execute("SELECT type, name FROM sqlite_master"):
+            out.setdefault(kind, set()).add(name)
+        return out
+    finally:
+        conn.close()
+
+
+def _revisions(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return [r[0] for r in conn.execute("SELECT version_num FROM alembic_version")]
+    finally:
+        conn.close()
+
+
+async def test_upgrade_creates_every_table_on_an_empty_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    assert await upgrade_database(sqlite_url(path)) == head_revision()
+    objects = _sqlite_objects(path)
+    assert TABLE_NAMES | {"alembic_version", "messages_fts"} <= objects["table"]
+    assert {"messages_fts_ai", "messages_fts_ad", "messages_fts_au"} <= objects["trigger"]
+    assert {
+        "ix_conversations_owner_updated",
+        "uq_conversations_owner_session_id",
+        "uq_conversations_owner_session_key",
+        "ix_conversations_status_activity",
+        "ix_participants_owner_participant",
+    } <= objects["index"]
+    assert _revisions(path) == [head_revision()]
+
+
+async def test_second_open_runs_no_migration_and_keeps_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, owner: str
+) -> None:
+    url = sqlite_url(tmp_path / "ledger.db")
+    store = SqlStore(url)
+    await store.open()
+    conv = await store.create_conversation(owner, ConversationRecord(owner_id=owner))
+    await store.append_messages(owner, conv.id, [MessageRecord(role="user", content="kept")])
+    await store.close()
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("Alembic ran on an up-to-date database")
+
+    monkeypatch.setattr(migrate.command, "upgrade", fail)
+    again = SqlStore(url)
+    await again.open()
+    await again.open()  # idempotent on an open store too
+    try:
+        [m] = await again.list_messages(owner, conv.id, MessageQuery())
+        assert m.content == "kept"
+    finally:
+        await again.close()
+    assert _revisions(tmp_path / "ledger.db") == [head_revision()]
+
+
+def _schema_diff(connection: Connection) -> list[Any]:
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        return name not in SEARCH_OBJECTS and name != "alembic_version"
+
+    context = MigrationContext.configure(
+        connection, opts={"include_object": include, "compare_type": True, "target_metadata": metadata}
+    )
+    return list(compare_metadata(context, metadata))
+
+
+async def test_alembic_head_matches_schema_module_on_sqlite(tmp_path: Path) -> None:
+    path = tmp_path / "compare.db"
+    await upgrade_database(sqlite_url(path))
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            assert _schema_diff(conn) == []
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_alembic_head_matches_schema_module_on_postgres(scratch_postgres_url: str) -> None:
+    assert await upgrade_database(scratch_postgres_url) == head_revision()
+    engine = create_async_engine(scratch_postgres_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_schema_diff) == []
+            names = await conn.exec_driver_sql(
+                "SELECT indexname FROM pg_indexes "
+                "WHERE tablename = 'messages' AND indexdef LIKE '%USING gin%'"
+            )
+            assert [r[0] for r in names] == ["ix_messages_search_words"]
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite+aiosqlite:///:memory:", "mysql://user@host/db", "not a url", "memory://"]
+)
+async def test_upgrade_database_refuses_what_it_cannot_upgrade(url: str) -> None:
+    with pytest.raises(ValueError):
+        await upgrade_database(url)
+
+
+def test_sql_store_refuses_other_urls() -> None:
+    with pytest.raises(ValueError):
+        SqlStore("mysql://user@host/db")
+
+
+def test_two_processes_open_the_same_fresh_sqlite_file_at_once(tmp_path: Path) -> None:
+    from sql_process_helpers import open_and_write
+
+    path = tmp_path / "race.db"
+    owner = f"owner-{uuid.uuid4()}"
+    ctx = multiprocessing.get_context("spawn")
+    workers = 3
+    barrier = ctx.Barrier(workers)
+    results = ctx.Queue()
+    procs = [
+        ctx.Process(target=open_and_write, args=(sqlite_url(path), owner, w, barrier, results))
+        for w in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    outcomes = dict(results.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+    assert outcomes == {w: None for w in range(workers)}, outcomes
+    assert _revisions(path) == [head_revision()]
+
+    async def count() -> tuple[int, int]:
+        store = SqlStore(sqlite_url(path))
+        await store.open()
+        try:
+            stats = await store.stats(owner)
+            return stats.conversations, stats.messages
+        finally:
+            await store.close()
+
+    assert asyncio.run(count()) == (workers, 3 * workers)
+
+
+@pytest.mark.postgres
+async def test_concurrent_first_opens_on_an_empty_postgres_database(
+    scratch_postgres_url: str, owner: str
+) -> None:
+    stores = [SqlStore(scratch_postgres_url) for _ in range(3)]
+    await asyncio.gather(*(s.open() for s in stores))
+    try:
+        convs = await asyncio.gather(
+            *(s.create_conversation(owner, ConversationRecord(owner_id=owner)) for s in stores)
+        )
+        assert len({c.id for c in convs}) == 3
+        assert (await stores[0].stats(owner)).conversations == 3
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+    dsn = migrate.asyncpg_dsn(scratch_postgres_url)
+    conn = await asyncpg.connect(dsn)
+    try:
+        assert [r[0] for r in await conn.fetch("SELECT version_num FROM alembic_version")] == [
+            head_revision()
+        ]
+    finally:
+        await conn.close()
