@@ -214,26 +214,28 @@ class Ledger:
             if isinstance(conversation, ConversationRecord)
             else conversation.to_record(self.owner)
         )
-        if record.session_id:
-            found = await self.store.find_conversation(self.owner, session_id=record.session_id)
-            if found is not None:
-                return found, False
-        if record.session_key:
-            found = await self.store.find_conversation(self.owner, session_key=record.session_key)
-            if found is not None:
-                return found, False
+        found = await self._existing(record)
+        if found is not None:
+            return found, False
         try:
             return await self.create_conversation(record), True
         except Conflict:
             # Lost a race with another writer creating the same session: read theirs.
-            again = (
-                await self.store.find_conversation(self.owner, session_id=record.session_id, session_key=None)
-                if record.session_id
-                else await self.store.find_conversation(self.owner, session_key=record.session_key)
-            )
+            again = await self._existing(record)
             if again is None:
                 raise
             return again, False
+
+    async def _existing(self, record: ConversationRecord) -> ConversationRecord | None:
+        """The owner's conversation with ``record``'s session_id, else its session_key, else
+        ``None`` (what creating ``record`` would collide with)."""
+        if record.session_id:
+            found = await self.store.find_conversation(self.owner, session_id=record.session_id)
+            if found is not None:
+                return found
+        if record.session_key:
+            return await self.store.find_conversation(self.owner, session_key=record.session_key)
+        return None
 
     async def resolve(self, ref: ConversationRef) -> ConversationRecord:
         """The conversation named by a record, id, session_id or session_key; ``NotFound``."""
@@ -528,9 +530,7 @@ class Ledger:
         """Store an imported conversation with its messages in one transaction, idempotently:
         when a conversation with the same id or session_id exists, nothing is written and
         ``created`` is False. Messages get ``seq`` 1..n in the given order and token counts."""
-        existing = None
-        if conversation.session_id:
-            existing = await self.store.find_conversation(self.owner, session_id=conversation.session_id)
+        existing = await self._existing(conversation)
         if existing is None:
             try:
                 existing = await self.store.get_conversation(self.owner, conversation.id)
