@@ -5,6 +5,9 @@ URLs:
 - ``jsonfiles:///path/to/dir`` — one directory per owner (``JsonFilesStore``);
 - ``sqlite:///path/to/file.db`` or ``sqlite+aiosqlite:///…`` — SQLite (``SqlStore``), the default;
 - ``postgresql://…``, ``postgres://…`` or ``postgresql+asyncpg://…`` — PostgreSQL (``SqlStore``).
+
+With ``redis_url`` (``redis://…``; ``CONVOLEDGER_REDIS_URL`` in the settings) the store is wrapped
+in ``RedisCachedStore``, a read cache with the same guarantees (``store/redis_cache.py``).
 """
 
 from __future__ import annotations
@@ -38,8 +41,21 @@ def normalize_sql_url(url: str) -> str:
     return url
 
 
-def store_from_url(url: str) -> Store:
-    """A (not yet opened) ``Store`` for ``url``; ``ValueError`` naming the supported schemes."""
+def store_from_url(url: str, redis_url: str | None = None) -> Store:
+    """A (not yet opened) ``Store`` for ``url``; ``ValueError`` naming the supported schemes.
+
+    ``redis_url`` (optional, e.g. ``redis://127.0.0.1:6379/0``): wrap the store in a
+    ``RedisCachedStore`` read cache; ``None`` or ``""`` means no cache. ``ValueError`` for a URL
+    redis-py cannot use."""
+    store = _plain_store(url)
+    if not redis_url:
+        return store
+    from convoledger.store.redis_cache import RedisCachedStore
+
+    return RedisCachedStore(store, redis_url)
+
+
+def _plain_store(url: str) -> Store:
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in SUPPORTED_SCHEMES:
         raise ValueError(
@@ -67,8 +83,13 @@ def store_from_url(url: str) -> Store:
 
 
 def open_ledger(
-    url: str = "memory://", *, owner: str = "local", policy: LifecyclePolicy | None = None
+    url: str = "memory://",
+    *,
+    owner: str = "local",
+    policy: LifecyclePolicy | None = None,
+    redis_url: str | None = None,
 ) -> Ledger:
-    """A ``Ledger`` over the store ``url`` names, for ``owner``. Use it as
+    """A ``Ledger`` over the store ``url`` names, for ``owner``, behind a Redis read cache when
+    ``redis_url`` is given (see ``store_from_url``). Use it as
     ``async with open_ledger(url) as ledger: …`` (or ``await ledger.open()`` / ``close()``)."""
-    return Ledger(store_from_url(url), owner=owner, policy=policy)
+    return Ledger(store_from_url(url, redis_url=redis_url), owner=owner, policy=policy)

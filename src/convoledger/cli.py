@@ -84,7 +84,10 @@ def _url(database_url: str | None) -> str:
 async def _with_ledger(database_url: str | None, owner: str, work: Callable[[Any], Awaitable[T]]) -> T:
     from convoledger.backends import open_ledger
 
-    async with open_ledger(_url(database_url), owner=owner, policy=Settings().policy()) as ledger:
+    settings = Settings()
+    async with open_ledger(
+        _url(database_url), owner=owner, policy=settings.policy(), redis_url=settings.redis_url
+    ) as ledger:
         return await work(ledger)
 
 

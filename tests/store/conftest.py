@@ -1,12 +1,15 @@
 """Fixtures of the store contract suite: one ``store`` per backend, fresh owners per test.
 
 Every test of ``tests/store/`` that takes ``store`` runs on each backend: ``memory``,
-``jsonfiles``, ``sqlite`` and ``postgres`` (``convoledger.store.sql.SqlStore``; PostgreSQL via the
+``jsonfiles``, ``sqlite``, ``postgres`` (``convoledger.store.sql.SqlStore``; PostgreSQL via the
 ``postgres_url`` fixture of ``tests/conftest.py``, which fails under ``CI=true`` and skips
-elsewhere when the server is down). Select backends with ``-k``, e.g. ``-k "memory or jsonfiles"``.
+elsewhere when the server is down) and ``sqlite+redis`` (``RedisCachedStore`` over a SQLite
+``SqlStore``, Redis via the ``redis_url`` fixture, same rules). Select backends with ``-k``, e.g.
+``-k "memory or jsonfiles"``.
 
 Isolation on the shared PostgreSQL database: tests never clean up and never assume an empty
-database; every test works under fresh random owner ids (``owner`` / ``other_owner``).
+database; every test works under fresh random owner ids (``owner`` / ``other_owner``). On the
+shared Redis every ``sqlite+redis`` store uses its own random key prefix (keys expire by TTL).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ BACKENDS = [
     "jsonfiles",
     "sqlite",
     pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("sqlite+redis", marks=pytest.mark.redis),
 ]
 
 
@@ -44,6 +48,15 @@ def make_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
         return SqlStore(f"sqlite+aiosqlite:///{tmp_path}/ledger.db")
     if backend == "postgres":
         return SqlStore(request.getfixturevalue("postgres_url"))
+    if backend == "sqlite+redis":
+        from convoledger.store.redis_cache import RedisCachedStore
+
+        return RedisCachedStore(
+            SqlStore(f"sqlite+aiosqlite:///{tmp_path}/ledger.db"),
+            request.getfixturevalue("redis_url"),
+            ttl_seconds=60,
+            prefix=f"convoledger-test:{uuid.uuid4().hex}:",
+        )
     raise AssertionError(f"unknown backend {backend}")
 
 

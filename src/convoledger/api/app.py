@@ -62,7 +62,10 @@ def create_app(
         ledger
         if isinstance(ledger, Ledger)
         else open_ledger(
-            ledger or settings.resolved_database_url(), owner=SERVICE_OWNER, policy=settings.policy()
+            ledger or settings.resolved_database_url(),
+            owner=SERVICE_OWNER,
+            policy=settings.policy(),
+            redis_url=settings.redis_url,
         )
     )
     metrics = ApiMetrics()
