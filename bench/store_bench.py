@@ -42,10 +42,11 @@ records in this process) out of the garbage collector's reach, so collections tr
 timed calls do not rescan them, whichever contender triggers them.
 
 The stores do more per call than the baselines: validation, JSON columns, idempotency, status
-checks, the search index (FTS5 trigger / GIN), returning full records. Ratios are store ÷ raw for
-rates and store ÷ raw for latencies. Targets (issue 3): SQLite single and batch appends ≥ 0.5×
-raw, recent-20 p50 ≤ 1.2× raw; PostgreSQL single append ≥ 0.7× raw, recent-20 p50 ≤ 1.5× raw;
-SQLite bulk import ≥ 50,000 messages/s.
+checks, the search index (FTS5 / GIN), returning full records. Ratios are store ÷ raw for
+rates and store ÷ raw for latencies. Targets (issue 3), checked against the minimal baseline:
+SQLite single and batch appends ≥ 0.5× raw, recent-20 p50 ≤ 1.2× raw; PostgreSQL single append
+≥ 0.7× raw, recent-20 p50 ≤ 1.5× raw; SQLite bulk import ≥ 50,000 messages/s. The table also
+shows the ratio to a second baseline on the store's own schema (below).
 
 Data: real utterances of the BYU chitchat corpus (``shared/data/conversations/open_domain/
 chitchat_byu_ccc.jsonl.gz``, MIT), in corpus order, alternating user/assistant roles.
@@ -80,6 +81,12 @@ from sqlalchemy.engine import make_url
 
 from convoledger.models.records import ConversationRecord, MessageRecord
 from convoledger.store.base import MessageQuery, Store
+from convoledger.store.sql.search import (
+    INDEX_BATCH_ROWS,
+    SQLITE_INDEX_PENDING,
+    SQLITE_PENDING,
+    SQLITE_RAISE_WATERMARK,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "conversations" / "open_domain" / "chitchat_byu_ccc.jsonl.gz"
@@ -420,9 +427,10 @@ class RawAsyncpg(Target):
 
 
 # Raw baselines on the store's own schema: the same statements the store runs (written by hand
-# against the driver), on a database created by the store's migrations. Inputs are encoded
-# outside the timed region (JSON text, ISO times, search words), so the ratio to the store is its
-# own overhead: validation, encoding, record building, scheduling.
+# against the driver), on a database created by the store's migrations (on SQLite including the
+# batched search indexing of migration 0002). Inputs are encoded outside the timed region (JSON
+# text, ISO times, search words), so the ratio to the store is its own overhead: validation,
+# encoding, record building, scheduling.
 LEDGER_PAYLOAD = (
     "id, role, content, sender, recipient, message_type, tool_call_id, tool_name, tool_calls, "
     "extra_data, metadata, token_count, pinned, redacted, created_at, updated_at, search_words"
@@ -535,6 +543,12 @@ class RawSqliteLedger(Target):
         assert self.conn is not None
         sql = self.INSERT + ", ".join([self.ROW] * len(msgs))
         self.conn.execute(sql, [v for k, m in enumerate(msgs) for v in (pk, first_seq + k, *m)])
+        # The store's deferred search indexing (migration 0002): index the pending rows once a
+        # batch of them is waiting, in the same transaction.
+        indexed, newest = self.conn.execute(SQLITE_PENDING).fetchone()
+        if newest - indexed >= INDEX_BATCH_ROWS:
+            self.conn.execute(SQLITE_INDEX_PENDING)
+            self.conn.execute(SQLITE_RAISE_WATERMARK)
 
     def _append(self, cid: str, msgs: list[tuple[Any, ...]]) -> None:
         conn = self.conn
@@ -806,7 +820,10 @@ async def _pg_drop(admin_dsn: str) -> None:
 
 
 def _pairs(names: list[str]) -> dict[str, list[str]]:
-    """Each store's raw baselines: [same schema, minimal schema] (targets use the first)."""
+    """Each store's raw baselines: [same schema, minimal schema]. The targets are checked
+    against the minimal one (the raw-driver baseline the issue describes and quotes: raw sqlite3
+    ≈ 12,000 single appends/s); the same-schema one shows how much of the gap is the schema's own
+    database work (indexes, search index, wider rows) rather than the store's code."""
     out: dict[str, list[str]] = {}
     for n in names:
         if n == "postgres":
@@ -928,7 +945,7 @@ def evaluate(report: dict[str, Any]) -> list[dict[str, Any]]:
         if backend not in res or metric not in res[backend]:
             continue
         value = res[backend][metric]["median"]
-        raw = report["pairs"][backend][0]
+        raw = report["pairs"][backend][1]
         if kind == "abs_min":
             checks.append(
                 {

@@ -12,18 +12,24 @@ from typing import Any
 
 import asyncpg
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sql_test_helpers import sqlite_url
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from convoledger.models.records import ConversationRecord, MessageRecord
 from convoledger.store.base import MessageQuery
+from convoledger.store.querying import prepare_conversation
 from convoledger.store.sql import SqlStore, head_revision, migrate, upgrade_database
+from convoledger.store.sql.codec import Codec
 from convoledger.store.sql.schema import SEARCH_OBJECTS, TABLES, metadata
+from convoledger.store.sql.search import SQLITE_PENDING
+from convoledger.store.sql.sqlite_driver import connect
+from convoledger.store.sql.statements import statements_for
 
 TABLE_NAMES = {t.name for t in TABLES}
 
@@ -51,8 +57,9 @@ async def test_upgrade_creates_every_table_on_an_empty_sqlite_file(tmp_path: Pat
     path = tmp_path / "new.db"
     assert await upgrade_database(sqlite_url(path)) == head_revision()
     objects = _sqlite_objects(path)
-    assert TABLE_NAMES | {"alembic_version", "messages_fts"} <= objects["table"]
-    assert {"messages_fts_ai", "messages_fts_ad", "messages_fts_au"} <= objects["trigger"]
+    assert TABLE_NAMES | {"alembic_version", "messages_fts", "messages_fts_state"} <= objects["table"]
+    # Revision 0002: no insert trigger (appends are indexed in batches behind a watermark).
+    assert objects["trigger"] == {"messages_fts_ad", "messages_fts_au"}
     assert {
         "ix_conversations_owner_updated",
         "uq_conversations_owner_session_id",
@@ -123,6 +130,64 @@ async def test_alembic_head_matches_schema_module_on_postgres(scratch_postgres_u
             assert [r[0] for r in names] == ["ix_messages_search_words"]
     finally:
         await engine.dispose()
+
+
+def _alembic_sqlite(path: Path, action: str, revision: str) -> None:
+    """Run ``alembic upgrade|downgrade revision`` on an SQLite file (as ``migrate`` does)."""
+    conn = connect(str(path))
+    engine = create_engine("sqlite://", creator=lambda: conn, poolclass=StaticPool)
+    try:
+        with engine.begin() as connection:
+            getattr(command, action)(migrate.alembic_config(connection), revision)
+    finally:
+        engine.dispose(close=False)
+        conn.close()
+
+
+async def test_revision_0002_keeps_indexed_history_searchable_both_ways(tmp_path: Path, owner: str) -> None:
+    path = tmp_path / "old.db"
+    _alembic_sqlite(path, "upgrade", "0001")
+    # History written at 0001 (the insert trigger indexed every row).
+    st, codec = statements_for("sqlite"), Codec("sqlite")
+    record = prepare_conversation(owner, ConversationRecord(owner_id=owner))
+    raw = connect(str(path))
+    try:
+        values = st.conv_insert.args(codec.conversation_values(record))
+        pk = raw.execute(st.conv_insert.sql, values).fetchone()[0]
+        for seq, word in enumerate(["old alpha", "old beta", "old gamma"], start=1):
+            row = codec.message_row(MessageRecord(role="user", content=word), pk, seq)
+            raw.execute(st.msg_insert.sql, row)
+        raw.execute("UPDATE conversations SET message_count = 3, last_seq = 3 WHERE pk = ?", (pk,))
+    finally:
+        raw.close()
+
+    await upgrade_database(sqlite_url(path))
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute(SQLITE_PENDING).fetchone() == (3, 3)  # all of it was indexed
+    finally:
+        raw.close()
+    store = SqlStore(sqlite_url(path))
+    await store.open()
+    try:
+        assert await store.count_messages(owner, record.id, MessageQuery(search="old")) == 3
+        await store.append_messages(
+            owner, record.id, [MessageRecord(role="user", content=w) for w in ("new delta", "new old")]
+        )
+    finally:
+        await store.close()
+
+    _alembic_sqlite(path, "downgrade", "0001")  # indexes the two pending rows
+    raw = sqlite3.connect(path)
+    try:
+        triggers = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        assert triggers == {"messages_fts_ai", "messages_fts_ad", "messages_fts_au"}
+        assert "messages_fts_state" not in _sqlite_objects(path)["table"]
+        raw.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)")
+        hits = raw.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '\"old\"'").fetchone()
+        assert hits == (4,)
+    finally:
+        raw.close()
 
 
 @pytest.mark.parametrize(

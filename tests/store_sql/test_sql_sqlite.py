@@ -15,8 +15,10 @@ from sql_test_helpers import real_texts, sqlite_url
 
 from convoledger.models.records import ConversationRecord, MessageRecord
 from convoledger.store.base import MessageQuery
+from convoledger.store.querying import matches_search, tokenize_for_search
 from convoledger.store.sql import SqlStore
 from convoledger.store.sql.codec import Codec
+from convoledger.store.sql.search import INDEX_BATCH_ROWS, SQLITE_PENDING
 from convoledger.store.sql.sqlite_driver import connect
 
 T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)
@@ -54,6 +56,7 @@ async def test_connections_use_wal_normal_sync_and_foreign_keys(tmp_path: Path, 
 
 
 def _fts_rowids(tmp_path: Path, word: str) -> set[int]:
+    """Row ids the FTS5 index holds for ``word`` (as indexed now: pending rows are not)."""
     raw = _raw(tmp_path)
     try:
         rows = raw.execute("SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?", (f'"{word}"',))
@@ -62,8 +65,19 @@ def _fts_rowids(tmp_path: Path, word: str) -> set[int]:
         raw.close()
 
 
+def _watermark(tmp_path: Path) -> tuple[int, int]:
+    """``(indexed_upto, max(row_id))`` of the deferred search index."""
+    raw = _raw(tmp_path)
+    try:
+        indexed, newest = raw.execute(SQLITE_PENDING).fetchone()
+        return int(indexed), int(newest)
+    finally:
+        raw.close()
+
+
 def _fts_consistent(tmp_path: Path) -> None:
-    """FTS5's own check that the index matches the content table (raises when it does not)."""
+    """FTS5's own check that the index matches the content table (raises when it does not;
+    holds only when no row is pending)."""
     raw = _raw(tmp_path)
     try:
         raw.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)")
@@ -71,8 +85,18 @@ def _fts_consistent(tmp_path: Path) -> None:
         raw.close()
 
 
+async def _indexed(tmp_path: Path, store: SqlStore, owner: str, conv_id: str, word: str) -> set[int]:
+    """``_fts_rowids`` after a store search (which first indexes whatever is pending)."""
+    await store.count_messages(owner, conv_id, MessageQuery(search=word))
+    return _fts_rowids(tmp_path, word)
+
+
 async def test_fts_index_follows_every_change(tmp_path: Path, store: SqlStore, owner: str) -> None:
     conv = await store.create_conversation(owner, ConversationRecord(owner_id=owner))
+
+    async def indexed(word: str) -> set[int]:
+        return await _indexed(tmp_path, store, owner, conv.id, word)
+
     a, b, c, d = await store.append_messages(
         owner,
         conv.id,
@@ -83,37 +107,152 @@ async def test_fts_index_follows_every_change(tmp_path: Path, store: SqlStore, o
             MessageRecord(role="user", content="delta date"),
         ],
     )
-    assert len(_fts_rowids(tmp_path, "apple")) == 1
+    assert len(await indexed("apple")) == 1
     _fts_consistent(tmp_path)
 
     await store.edit_message(owner, conv.id, a.id, {"content": "alpha apricot"})
-    assert _fts_rowids(tmp_path, "apple") == set()
-    assert len(_fts_rowids(tmp_path, "apricot")) == 1
+    assert await indexed("apple") == set()
+    assert len(await indexed("apricot")) == 1
     await store.edit_message(owner, conv.id, a.id, {"pinned": True})  # no content change
-    assert len(_fts_rowids(tmp_path, "apricot")) == 1
+    assert len(await indexed("apricot")) == 1
 
     await store.redact_message(owner, conv.id, b.id, marker="[gone]")
-    assert _fts_rowids(tmp_path, "banana") == set()
-    assert len(_fts_rowids(tmp_path, "gone")) == 1
+    assert await indexed("banana") == set()
+    assert len(await indexed("gone")) == 1
 
     await store.delete_message(owner, conv.id, c.id)
-    assert _fts_rowids(tmp_path, "cherry") == set()
+    assert await indexed("cherry") == set()
     popped = await store.pop_message(owner, conv.id)
     assert popped is not None and popped.id == d.id
-    assert _fts_rowids(tmp_path, "date") == set()
+    assert await indexed("date") == set()
     _fts_consistent(tmp_path)
 
     [e] = await store.append_messages(
         owner, conv.id, [MessageRecord(role="user", content="epsilon elderberry")]
     )
     assert await store.clear_messages(owner, conv.id) == 3
-    assert _fts_rowids(tmp_path, "elderberry") == set() and _fts_rowids(tmp_path, "apricot") == set()
+    assert await indexed("elderberry") == set() and await indexed("apricot") == set()
 
     await store.append_messages(owner, conv.id, [MessageRecord(role="user", content="zeta fig")])
-    assert len(_fts_rowids(tmp_path, "fig")) == 1
+    assert len(await indexed("fig")) == 1
     await store.delete_conversation(owner, conv.id)  # cascade deletes fire the delete trigger
     assert _fts_rowids(tmp_path, "fig") == set()
     _fts_consistent(tmp_path)
+
+
+async def test_appends_are_indexed_in_batches_behind_a_watermark(
+    tmp_path: Path, store: SqlStore, owner: str
+) -> None:
+    conv = await store.create_conversation(owner, ConversationRecord(owner_id=owner))
+    texts = real_texts(INDEX_BATCH_ROWS + 40)
+    head, tail = texts[: INDEX_BATCH_ROWS - 1], texts[INDEX_BATCH_ROWS - 1 :]
+    for text in head[:3]:
+        await store.append_messages(owner, conv.id, [MessageRecord(role="user", content=text)])
+    await store.append_messages(owner, conv.id, [MessageRecord(role="user", content=t) for t in head[3:]])
+    # One row short of a batch: nothing indexed yet, every row pending.
+    assert _watermark(tmp_path) == (0, INDEX_BATCH_ROWS - 1)
+    assert _fts_rowids(tmp_path, "needle") == set()
+    [needle] = await store.append_messages(
+        owner, conv.id, [MessageRecord(role="user", content="a needle in the pending rows")]
+    )
+    # That append made a full batch: it indexed every pending row itself, before any search.
+    assert _watermark(tmp_path) == (INDEX_BATCH_ROWS, INDEX_BATCH_ROWS)
+    assert len(_fts_rowids(tmp_path, "needle")) == 1
+    _fts_consistent(tmp_path)
+    await store.append_messages(owner, conv.id, [MessageRecord(role="user", content=t) for t in tail[:5]])
+    assert _watermark(tmp_path) == (INDEX_BATCH_ROWS, INDEX_BATCH_ROWS + 5)
+    # A search sees every committed message: pending rows are indexed first.
+    stored = await store.list_messages(owner, conv.id, MessageQuery())
+    query = sorted(tokenize_for_search(tail[4]))[0]
+    expected = [m.id for m in stored if matches_search(m.content, query)]
+    assert stored[-1].id in expected
+    assert [m.id for m in await store.list_messages(owner, conv.id, MessageQuery(search=query))] == expected
+    assert _watermark(tmp_path) == (INDEX_BATCH_ROWS + 5, INDEX_BATCH_ROWS + 5)
+    _fts_consistent(tmp_path)
+    assert needle.seq == INDEX_BATCH_ROWS
+
+
+async def test_edits_and_deletes_of_pending_rows_keep_the_index_exact(
+    tmp_path: Path, store: SqlStore, owner: str
+) -> None:
+    conv = await store.create_conversation(owner, ConversationRecord(owner_id=owner))
+    a, b = await store.append_messages(
+        owner, conv.id, [MessageRecord(role="user", content=w) for w in ("old apple", "kept berry")]
+    )
+    assert await store.count_messages(owner, conv.id, MessageQuery(search="apple")) == 1
+    indexed = _watermark(tmp_path)[0]
+    c, d, e = await store.append_messages(
+        owner,
+        conv.id,
+        [MessageRecord(role="user", content=w) for w in ("pending cherry", "pending date", "pending elder")],
+    )
+    assert _watermark(tmp_path) == (indexed, indexed + 3)
+    # Below the watermark the triggers change the index; above it they must not touch it.
+    await store.edit_message(owner, conv.id, a.id, {"content": "new apricot"})
+    await store.edit_message(owner, conv.id, c.id, {"content": "pending cranberry"})
+    await store.redact_message(owner, conv.id, d.id, marker="[gone]")
+    await store.delete_message(owner, conv.id, b.id)
+    assert _watermark(tmp_path)[0] == indexed  # b was not the newest row
+    assert _fts_rowids(tmp_path, "cranberry") == set()  # still pending
+    popped = await store.pop_message(owner, conv.id)  # e: the newest row, pending
+    assert popped is not None and popped.id == e.id
+
+    async def found(word: str) -> list[str]:
+        return [m.id for m in await store.list_messages(owner, conv.id, MessageQuery(search=word))]
+
+    assert await found("apple") == [] and await found("apricot") == [a.id]
+    assert await found("berry") == [] and await found("elder") == []
+    assert await found("cherry") == [] and await found("cranberry") == [c.id]
+    assert await found("date") == [] and await found("gone") == [d.id]
+    assert await found("pending") == [c.id]
+    _fts_consistent(tmp_path)
+
+
+async def test_row_ids_reused_after_deleting_the_newest_rows_get_indexed(
+    tmp_path: Path, store: SqlStore, owner: str
+) -> None:
+    conv = await store.create_conversation(owner, ConversationRecord(owner_id=owner))
+    await store.append_messages(
+        owner, conv.id, [MessageRecord(role="user", content=w) for w in ("one", "two", "three")]
+    )
+    assert await store.count_messages(owner, conv.id, MessageQuery(search="three")) == 1
+    assert _watermark(tmp_path) == (3, 3)
+    await store.pop_message(owner, conv.id)
+    # The newest indexed row is gone: the watermark comes down with it ...
+    assert _watermark(tmp_path) == (2, 2)
+    [again] = await store.append_messages(owner, conv.id, [MessageRecord(role="user", content="reused")])
+    # ... because SQLite hands its row id out again; above the watermark, it is indexed later.
+    assert _watermark(tmp_path) == (2, 3)
+    assert again.seq == 4  # seq is never reused, the row id is
+
+    async def found(word: str) -> list[str]:
+        return [m.id for m in await store.list_messages(owner, conv.id, MessageQuery(search=word))]
+
+    assert await found("reused") == [again.id]
+    assert await store.clear_messages(owner, conv.id) == 3
+    assert _watermark(tmp_path) == (0, 0)
+    [fresh] = await store.append_messages(owner, conv.id, [MessageRecord(role="user", content="fresh")])
+    assert await found("fresh") == [fresh.id]
+    _fts_consistent(tmp_path)
+
+
+async def test_a_search_sees_rows_another_connection_left_pending(tmp_path: Path, owner: str) -> None:
+    url = sqlite_url(tmp_path / "ledger.db")
+    writer, searcher = SqlStore(url), SqlStore(url)
+    await writer.open()
+    await searcher.open()
+    try:
+        conv = await writer.create_conversation(owner, ConversationRecord(owner_id=owner))
+        stored = await writer.append_messages(
+            owner, conv.id, [MessageRecord(role="user", content=f"note {i} zebra") for i in range(5)]
+        )
+        assert _watermark(tmp_path) == (0, 5)
+        found = await searcher.list_messages(owner, conv.id, MessageQuery(search="zebra", last=2))
+        assert [m.id for m in found] == [m.id for m in stored[-2:]]
+        assert await searcher.count_messages(owner, conv.id, MessageQuery(search="note")) == 5
+    finally:
+        await writer.close()
+        await searcher.close()
 
 
 async def test_times_are_fixed_width_utc_text_and_come_back_aware(
@@ -198,6 +337,33 @@ async def test_records_read_back_behave_like_validated_ones(store: SqlStore, own
     read.content = "changed locally"  # assignment works (the fields-set is the record's own)
     assert read.model_copy(update={"seq": 9}).seq == 9
     assert (await store.get_message(owner, conv.id, original.id)).content == "calling"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"token_count": 0},
+        {"extra_data": False},
+        {"extra_data": ""},
+        {"extra_data": {"quote": 'a "b" \\ c', "emoji": "🤖", "n": [0, -1.5e-300, 2**62]}},
+        {"tool_calls": []},
+        {"sender": "ü-agent", "recipient": None},
+        {"message_type": "note", "tool_name": "t", "tool_call_id": "c"},
+        {"updated_at": T0 + timedelta(microseconds=1)},
+    ],
+)
+async def test_reads_unpack_the_sparse_columns_exactly(
+    store: SqlStore, owner: str, fields: dict[str, object]
+) -> None:
+    # SQLite reads pack the usually-empty columns into one JSON array (codec.SQLITE_SPARSE_COLUMNS).
+    conv = await store.create_conversation(owner, ConversationRecord(owner_id=owner))
+    original = MessageRecord(role="tool", content="x", created_at=T0, **fields)
+    [stored] = await store.append_messages(owner, conv.id, [original])
+    [read] = await store.list_messages(owner, conv.id, MessageQuery(last=1))
+    assert read == stored == original.model_copy(update={"conversation_id": conv.id, "seq": 1})
+    assert read.model_dump() == MessageRecord.model_validate(read.model_dump()).model_dump()
+    assert await store.get_message(owner, conv.id, original.id) == stored
 
 
 def test_codec_decodes_what_it_encodes() -> None:

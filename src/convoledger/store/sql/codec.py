@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from pydantic import BaseModel
 
 from convoledger.models.records import ConversationRecord, MemoryEntry, MessageRecord, ProviderCallRecord
 from convoledger.models.status import LifecycleEvent
@@ -52,6 +53,35 @@ MESSAGE_COLUMNS: tuple[str, ...] = (
     "search_words",
 )
 MESSAGE_READ_COLUMNS: tuple[str, ...] = MESSAGE_COLUMNS[1:-1]
+
+#: SQLite reads pack the columns that plain chat messages leave empty into one: a message row
+#: comes back as ``SQLITE_DENSE_COLUMNS`` then ``json_array(*SQLITE_SPARSE_COLUMNS)``, or NULL
+#: when all of those are NULL (``statements.message_columns``). Measured on chat history, every
+#: selected column costs the sqlite3 module ~80 ns per row: a recent-20 read fetches ~25 %
+#: faster (47 → 36 µs) and a 100-message history ~50 µs faster. JSON columns travel inside the
+#: array as their stored text (decoded once, as unpacked), so no value goes through SQLite's JSON
+#: parser.
+SQLITE_DENSE_COLUMNS: tuple[str, ...] = (
+    "seq",
+    "id",
+    "role",
+    "content",
+    "metadata",
+    "pinned",
+    "redacted",
+    "created_at",
+)
+SQLITE_SPARSE_COLUMNS: tuple[str, ...] = (
+    "sender",
+    "recipient",
+    "message_type",
+    "tool_call_id",
+    "tool_name",
+    "tool_calls",
+    "extra_data",
+    "token_count",
+    "updated_at",
+)
 
 #: Columns of a conversation row (table order, without the surrogate ``pk``); reads select
 #: ``pk`` first, then these.
@@ -103,6 +133,24 @@ def _same(value: Any) -> Any:
 _object_new = object.__new__
 _object_setattr = object.__setattr__
 _MESSAGE_FIELDS = tuple(MessageRecord.model_fields)
+#: Every field counts as set on a record read back (as after validating a full row); each record
+#: gets its own copy, since pydantic adds to it on assignment.
+_ALL_SET = frozenset(_MESSAGE_FIELDS)
+
+
+def _slot_setter(name: str) -> Callable[[Any, Any], None]:
+    """A setter for ``BaseModel``'s slot ``name``: the slot descriptor's own ``__set__`` (a
+    fifth of the cost of ``object.__setattr__``'s lookup, measured per decoded row), or
+    ``object.__setattr__`` if pydantic stops keeping it in a slot."""
+    descriptor = BaseModel.__dict__.get(name)
+    if type(descriptor).__name__ == "member_descriptor":
+        return descriptor.__set__  # type: ignore[no-any-return, union-attr]
+    return lambda obj, value: _object_setattr(obj, name, value)
+
+
+_set_fields_set = _slot_setter("__pydantic_fields_set__")
+_set_extra = _slot_setter("__pydantic_extra__")
+_set_private = _slot_setter("__pydantic_private__")
 
 
 def _plain_message_model() -> bool:
@@ -124,7 +172,8 @@ def _json_object(text: str) -> Any:
 
 
 def _sqlite_message(r: Sequence[Any], conversation_id: str) -> MessageRecord:
-    """SQLite row → record: ISO text times, 0/1 flags (see ``_construct_message``)."""
+    """SQLite row in ``MESSAGE_READ_COLUMNS`` order (an INSERT tuple) → record: ISO text times,
+    0/1 flags."""
     m = _object_new(MessageRecord)
     _object_setattr(
         m,
@@ -150,9 +199,63 @@ def _sqlite_message(r: Sequence[Any], conversation_id: str) -> MessageRecord:
             "updated_at": None if r[16] is None else _from_iso(r[16]),
         },
     )
-    _object_setattr(m, "__pydantic_fields_set__", set(_MESSAGE_FIELDS))
-    _object_setattr(m, "__pydantic_extra__", None)
-    _object_setattr(m, "__pydantic_private__", None)
+    _set_fields_set(m, set(_ALL_SET))
+    _set_extra(m, None)
+    _set_private(m, None)
+    return m
+
+
+def _sqlite_packed_message(r: Sequence[Any], conversation_id: str) -> MessageRecord:
+    """SQLite read row (``SQLITE_DENSE_COLUMNS`` + the packed sparse column) → record."""
+    m = _object_new(MessageRecord)
+    sparse = r[8]
+    if sparse is None:
+        fields = {
+            "id": r[1],
+            "conversation_id": conversation_id,
+            "seq": r[0],
+            "role": r[2],
+            "content": r[3],
+            "sender": None,
+            "recipient": None,
+            "message_type": None,
+            "tool_call_id": None,
+            "tool_name": None,
+            "tool_calls": None,
+            "extra_data": None,
+            "metadata": {} if r[4] == "{}" else _loads(r[4]),
+            "token_count": None,
+            "pinned": bool(r[5]),
+            "redacted": bool(r[6]),
+            "created_at": _from_iso(r[7]),
+            "updated_at": None,
+        }
+    else:
+        x = _loads(sparse)
+        fields = {
+            "id": r[1],
+            "conversation_id": conversation_id,
+            "seq": r[0],
+            "role": r[2],
+            "content": r[3],
+            "sender": x[0],
+            "recipient": x[1],
+            "message_type": x[2],
+            "tool_call_id": x[3],
+            "tool_name": x[4],
+            "tool_calls": None if x[5] is None else _loads(x[5]),
+            "extra_data": None if x[6] is None else _loads(x[6]),
+            "metadata": {} if r[4] == "{}" else _loads(r[4]),
+            "token_count": x[7],
+            "pinned": bool(r[5]),
+            "redacted": bool(r[6]),
+            "created_at": _from_iso(r[7]),
+            "updated_at": None if x[8] is None else _from_iso(x[8]),
+        }
+    _object_setattr(m, "__dict__", fields)
+    _set_fields_set(m, set(_ALL_SET))
+    _set_extra(m, None)
+    _set_private(m, None)
     return m
 
 
@@ -183,18 +286,23 @@ def _pg_message(r: Sequence[Any], conversation_id: str) -> MessageRecord:
             "updated_at": r[16],
         },
     )
-    _object_setattr(m, "__pydantic_fields_set__", set(_MESSAGE_FIELDS))
-    _object_setattr(m, "__pydantic_extra__", None)
-    _object_setattr(m, "__pydantic_private__", None)
+    _set_fields_set(m, set(_ALL_SET))
+    _set_extra(m, None)
+    _set_private(m, None)
     return m
 
 
-def _validated_sqlite_message(r: Sequence[Any], conversation_id: str) -> MessageRecord:
-    return MessageRecord.model_validate(_sqlite_message(r, conversation_id).__dict__)
+Decoder = Callable[[Sequence[Any], str], MessageRecord]
 
 
-def _validated_pg_message(r: Sequence[Any], conversation_id: str) -> MessageRecord:
-    return MessageRecord.model_validate(_pg_message(r, conversation_id).__dict__)
+def _validating(decode: Decoder) -> Decoder:
+    """``decode`` followed by validation (when ``MessageRecord`` is not plain; see
+    ``_plain_message_model``)."""
+
+    def validated(r: Sequence[Any], conversation_id: str) -> MessageRecord:
+        return MessageRecord.model_validate(decode(r, conversation_id).__dict__)
+
+    return validated
 
 
 class Codec:
@@ -202,8 +310,9 @@ class Codec:
 
     ``ts_in(dt)`` turns an aware datetime into the driver value (text on SQLite, the datetime on
     PostgreSQL); ``ts_out(v)`` turns a stored value back into an aware UTC datetime.
-    ``message(row, conversation_id)`` builds a ``MessageRecord`` from a row in
-    ``MESSAGE_READ_COLUMNS`` order. Rows come from this store's own tables, written from
+    ``message(row, conversation_id)`` builds a ``MessageRecord`` from a row as the store's reads
+    select it (``statements.message_columns``: ``MESSAGE_READ_COLUMNS`` on PostgreSQL, the packed
+    layout on SQLite). Rows come from this store's own tables, written from
     validated records, so the record is built without re-validation (its ``__dict__`` filled
     directly, as ``BaseModel.model_construct`` does, ~6x faster than validating);
     every value is converted to the exact type validation would produce (aware UTC datetimes,
@@ -212,16 +321,16 @@ class Codec:
 
     def __init__(self, dialect_name: str) -> None:
         self.dialect_name = dialect_name
+        plain = _plain_message_model()
         if dialect_name == "sqlite":
             self.ts_in: Callable[[datetime], Any] = _iso
             self.ts_out: Callable[[Any], datetime] = datetime.fromisoformat
-            self.message: Callable[[Sequence[Any], str], MessageRecord] = (
-                _sqlite_message if _plain_message_model() else _validated_sqlite_message
-            )
+            self.message: Decoder = _sqlite_packed_message if plain else _validating(_sqlite_packed_message)
+            self._unpacked: Decoder = _sqlite_message if plain else _validating(_sqlite_message)
         elif dialect_name == "postgresql":
             self.ts_in = ensure_utc
             self.ts_out = _same
-            self.message = _pg_message if _plain_message_model() else _validated_pg_message
+            self.message = self._unpacked = _pg_message if plain else _validating(_pg_message)
         else:
             raise ValueError(f"unsupported SQL dialect {dialect_name!r}; expected sqlite or postgresql")
 
@@ -262,7 +371,7 @@ class Codec:
 
     def message_from_insert(self, row: Sequence[Any], conversation_id: str) -> MessageRecord:
         """The record a ``message_row`` tuple stores (what a later read returns)."""
-        return self.message(row[1:-1], conversation_id)
+        return self._unpacked(row[1:-1], conversation_id)
 
     # -- conversations ------------------------------------------------------------------------
     def conversation_values(self, c: ConversationRecord) -> dict[str, Any]:

@@ -114,6 +114,11 @@ class Cx(abc.ABC):
         width = len(q.names)
         self.insert_rows(q, [flat[i : i + width] for i in range(0, len(flat), width)])
 
+    def messages_inserted(self) -> None:  # noqa: B027 - optional hook
+        """Called inside a write transaction after it inserted messages: SQLite indexes the rows
+        pending for search once there are enough of them (``search.py``, deferred indexing);
+        PostgreSQL's index is already up to date."""
+
     @abc.abstractmethod
     def write(self) -> contextlib.AbstractContextManager[None]:
         """A write transaction: committed when the block ends, rolled back if it raises.
@@ -150,5 +155,32 @@ def run_plan(cx: Cx, plan: ReadPlan[T]) -> T:
     """Run ``plan`` on ``cx`` (the synchronous way)."""
     rows = cx.all(plan.q, plan.params)
     if not rows and plan.when_empty is not None:
+        return plan.when_empty(cx)
+    return plan.finish(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementPlan(Generic[T]):
+    """A write that is one autocommitted statement when all goes well (the PostgreSQL append):
+    ``finish(rows)`` makes the result. When the statement returns no rows, ``when_empty(cx)``
+    decides; when it violates a constraint (nothing was written: the statement was its own
+    transaction), ``on_violation(cx, exc)`` does — both as ordinary operations, which may run
+    transactions of their own. Drivers may run the statement without the synchronous bridge
+    (``pg_driver`` awaits asyncpg directly: ~16 µs less per call)."""
+
+    q: Q
+    params: Params
+    finish: Callable[[list[Sequence[Any]]], T]
+    when_empty: Callable[[Cx], T]
+    on_violation: Callable[[Cx, IntegrityViolation], T]
+
+
+def run_statement_plan(cx: Cx, plan: StatementPlan[T]) -> T:
+    """Run ``plan`` on ``cx`` (the synchronous way; outside any transaction)."""
+    try:
+        rows = cx.all(plan.q, plan.params)
+    except IntegrityViolation as exc:
+        return plan.on_violation(cx, exc)
+    if not rows:
         return plan.when_empty(cx)
     return plan.finish(rows)

@@ -2,8 +2,9 @@
 
 Each function is one ``Store`` call: it runs on a SQLite lane thread or in a PostgreSQL greenlet
 and does its whole transaction there. Reads that are a single statement are built as
-``ReadPlan``s instead (``get_conversation``, ``list_messages``, …), which a driver may run without
-the synchronous bridge. Inputs arrive validated by the store (``querying`` rules);
+``ReadPlan``s instead (``get_conversation``, ``list_messages``, …), and the PostgreSQL append as a
+``StatementPlan`` (``append_plan``), which a driver may run without the synchronous bridge.
+Inputs arrive validated by the store (``querying`` rules);
 what is checked here is what needs the database (existence, ownership, uniqueness, status).
 
 Concurrency rules (DESIGN.md invariants 2, 3, 4, 9):
@@ -17,7 +18,10 @@ Concurrency rules (DESIGN.md invariants 2, 3, 4, 9):
   then one multi-row INSERT; PostgreSQL: both in a single autocommitted statement, so the row
   lock is never held across client round trips). A duplicate id makes the optimistic INSERT
   fail, everything rolls back (no seq is consumed) and the slow path retries with the stored
-  ids looked up under the lock.
+  ids looked up under the lock;
+- SQLite search indexing is deferred (``search.py``): every transaction that inserts messages
+  calls ``cx.messages_inserted()``, which indexes the pending rows in that transaction once a
+  batch of them is waiting; searches index the rest first.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from convoledger.models.status import ConversationStatus, LifecycleEvent, make_t
 from convoledger.store import querying as q
 from convoledger.store.base import Account, ConversationPage, ConversationQuery, MessageQuery, OwnerStats
 from convoledger.store.sql.codec import MESSAGE_COLUMNS, Codec, dump_json
-from convoledger.store.sql.cx import Cx, IntegrityViolation, ReadPlan
+from convoledger.store.sql.cx import Cx, IntegrityViolation, ReadPlan, StatementPlan, run_statement_plan
 from convoledger.store.sql.querybuild import conversation_listing, idle_query, message_count, message_window
 from convoledger.store.sql.statements import APPEND_PAYLOAD_COLUMNS, Q, Statements
 
@@ -347,7 +351,10 @@ def import_conversation(cx: Cx, owner_id: str, enc: EncodedImport) -> Conversati
     """Insert an encoded import in one transaction; ``Conflict`` when the id or a session key
     is taken (nothing written)."""
     with cx.write():
-        return _import_one(cx, owner_id, enc)
+        record = _import_one(cx, owner_id, enc)
+        if enc.count:
+            cx.messages_inserted()
+        return record
 
 
 def import_many(
@@ -374,6 +381,7 @@ def import_many(
                     out.append(_import_one(cx, owner_id, enc))
             except (LedgerError, ValueError) as exc:
                 out.append(exc)
+        cx.messages_inserted()
     return out
 
 
@@ -429,6 +437,7 @@ def _import_group(
                 ]
             if messages:
                 cx.insert_flat(st.msg_insert, messages)
+                cx.messages_inserted()
             if people:
                 cx.executemany(st.participant_insert, people)
     return out
@@ -480,17 +489,17 @@ def append_messages(
         with cx.write():
             _check_appendable(cx, owner_id, conversation_id)
         return []
+    if cx.st.is_pg:
+        return run_statement_plan(cx, append_plan(cx.st, codec, owner_id, conversation_id, batch, now))
     payloads = [message_payload(codec, m) for m in batch]
     try:
-        if cx.st.msg_append_pg is not None:
-            row = _append_pg(cx, owner_id, conversation_id, batch, payloads, now)
-        else:
-            with cx.write():
-                row = _reserve(cx, owner_id, conversation_id, batch, now)
-                if row is not None:
-                    pk, base = int(row[0]), int(row[1]) - len(batch)
-                    rows = [(pk, base + i, *p) for i, p in enumerate(payloads, start=1)]
-                    cx.insert_rows(cx.st.msg_insert, rows)
+        with cx.write():
+            row = _reserve(cx, owner_id, conversation_id, batch, now)
+            if row is not None:
+                pk, base = int(row[0]), int(row[1]) - len(batch)
+                rows = [(pk, base + i, *p) for i, p in enumerate(payloads, start=1)]
+                cx.insert_rows(cx.st.msg_insert, rows)
+                cx.messages_inserted()
     except IntegrityViolation as exc:
         if not exc.violates("uq_messages_conversation_id"):
             raise
@@ -503,27 +512,57 @@ def append_messages(
     return [decode((pk, base + i, *p), conversation_id) for i, p in enumerate(payloads, start=1)]
 
 
-def _append_pg(
-    cx: Cx,
+def append_plan(
+    st: Statements,
+    codec: Codec,
     owner_id: str,
     conversation_id: str,
     batch: Sequence[MessageRecord],
-    payloads: list[tuple[Any, ...]],
     now: datetime,
-) -> Any:
-    """PostgreSQL: reservation + INSERT as one autocommitted statement; its ``(pk, last_seq)``
-    row or ``None`` (missing or not active)."""
-    codec = cx.codec
+) -> StatementPlan[list[MessageRecord]]:
+    """PostgreSQL: a non-empty prepared batch appended by one autocommitted statement
+    (reservation + INSERT, ``statements._append_cte``; one message: ``_append_one_cte``).
+
+    No row back means the conversation is missing or not active (nothing written; the error is
+    found under the lock). A duplicate message id makes the statement fail as a whole (nothing
+    reserved) and the slow path handles it (invariant 4)."""
+    payloads = [message_payload(codec, m) for m in batch]
+    n = len(batch)
     params: dict[str, Any] = {
-        "n": len(batch),
+        "n": n,
         "now": codec.ts_in(now),
         "latest": codec.ts_in(max(m.created_at for m in batch)),
         "owner_id": owner_id,
         "conversation_id": conversation_id,
     }
-    for name, column in zip(APPEND_PAYLOAD_COLUMNS, zip(*payloads, strict=True), strict=True):
-        params[f"a_{name}"] = [" ".join(w) for w in column] if name == "search_words" else list(column)
-    return cx.first(cx.st.msg_append_pg, params)
+    if n == 1:
+        q = st.msg_append_pg_one
+        params.update(zip(_ONE_PAYLOAD_PARAMS, payloads[0], strict=True))
+    else:
+        q = st.msg_append_pg
+        for name, column in zip(APPEND_PAYLOAD_COLUMNS, zip(*payloads, strict=True), strict=True):
+            # Arrays must be rectangular: each message's words travel as one space-joined string.
+            params[f"a_{name}"] = [" ".join(w) for w in column] if name == "search_words" else list(column)
+    assert q is not None, "append_plan is for PostgreSQL"
+
+    def finish(rows: list[Sequence[Any]]) -> list[MessageRecord]:
+        pk, base = int(rows[0][0]), int(rows[0][1]) - n
+        decode = codec.message_from_insert
+        return [decode((pk, base + i, *p), conversation_id) for i, p in enumerate(payloads, start=1)]
+
+    def refused(cx: Cx) -> list[MessageRecord]:
+        _check_appendable(cx, owner_id, conversation_id)
+        raise AssertionError("unreachable: an active conversation refused a reservation")
+
+    def duplicates(cx: Cx, exc: IntegrityViolation) -> list[MessageRecord]:
+        if not exc.violates("uq_messages_conversation_id"):
+            raise exc
+        return _append_with_duplicates(cx, owner_id, conversation_id, batch, payloads, now)
+
+    return StatementPlan(q, q.args(params), finish, refused, duplicates)
+
+
+_ONE_PAYLOAD_PARAMS = tuple(f"v_{name}" for name in APPEND_PAYLOAD_COLUMNS)
 
 
 def _append_with_duplicates(
@@ -552,6 +591,7 @@ def _append_with_duplicates(
             base = int(reserved[1]) - len(fresh)
             rows = [(pk, base + k, *payloads[i]) for k, i in enumerate(fresh, start=1)]
             cx.insert_rows(cx.st.msg_insert, rows)
+            cx.messages_inserted()
             for i, r in zip(fresh, rows, strict=True):
                 result[i] = codec.message_from_insert(r, conversation_id)
     return [m for m in result if m is not None]

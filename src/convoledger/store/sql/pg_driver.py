@@ -23,7 +23,7 @@ from sqlalchemy.util import await_only, greenlet_spawn
 
 from convoledger.errors import LedgerError
 from convoledger.store.sql.codec import Codec
-from convoledger.store.sql.cx import Cx, IntegrityViolation, Params, ReadPlan
+from convoledger.store.sql.cx import Cx, IntegrityViolation, Params, ReadPlan, StatementPlan
 from convoledger.store.sql.statements import Q, Statements
 
 T = TypeVar("T")
@@ -233,6 +233,37 @@ class PgDriver:
             raise
         pool.release(conn)
         return result
+
+    async def write(self, plan: StatementPlan[T]) -> T:
+        """Run a one-statement write (autocommitted): the statement is awaited directly; only
+        an empty result or a constraint violation goes through the bridge, as an operation of
+        its own on the same connection (no transaction is open then)."""
+        pool = self._pool
+        if pool is None:
+            raise RuntimeError("the SQL store is not open (call await store.open() first)")
+        conn = await pool.acquire()
+        try:
+            try:
+                rows = await conn.fetch(plan.q.sql, *plan.q.args(plan.params))
+            except asyncpg.IntegrityConstraintViolationError as exc:
+                violation = IntegrityViolation(str(exc), getattr(exc, "constraint_name", None))
+                result = await greenlet_spawn(plan.on_violation, PgCx(conn, self.st, self.codec), violation)
+            else:
+                if rows:
+                    result = plan.finish(rows)
+                else:
+                    result = await greenlet_spawn(plan.when_empty, PgCx(conn, self.st, self.codec))
+        except _EXPECTED:
+            pool.release(conn)
+            raise
+        except BaseException:
+            pool.discard(conn)
+            raise
+        pool.release(conn)
+        return result
+
+    async def prepare_search(self) -> None:
+        """Nothing to do before a search: the GIN index is maintained by every INSERT."""
 
     async def close(self) -> None:
         """Close the pool's connections. Idempotent."""

@@ -12,9 +12,10 @@ per dialect through ``with_variant``:
 
 Search: ``messages.search_words`` holds each message's word set, computed by the store with the
 shared tokenizer (see ``search.py``). Its index exists on one dialect each and is not described
-here: SQLite has the FTS5 table ``messages_fts`` (external content over ``messages``, kept in
-sync by three triggers); PostgreSQL a GIN index on the ``text[]`` column. ``SEARCH_OBJECTS``
-names them so that schema comparisons can leave them aside.
+here: SQLite has the FTS5 table ``messages_fts`` (external content over ``messages``; new rows
+indexed in batches behind the watermark table ``messages_fts_state``, edits and deletes by two
+triggers); PostgreSQL a GIN index on the ``text[]`` column. ``SEARCH_OBJECTS`` names them so that
+schema comparisons can leave them aside.
 
 Keys. A conversation's identity is ``(owner_id, id)`` (``uq_conversations_owner_id``): ids are
 unique per owner, as in every backend, so one owner can never learn by a ``Conflict`` that another
@@ -284,8 +285,9 @@ provider_calls = sa.Table(
 )
 
 #: Dialect-specific search objects created by the migrations but not described by ``metadata``
-#: (see ``search.py``): the SQLite FTS5 table, its shadow tables and triggers; the PostgreSQL GIN
-#: index on ``messages.search_words``.
+#: (see ``search.py``): the SQLite FTS5 table, its shadow tables, triggers and watermark table
+#: (``messages_fts_ai`` existed up to revision 0001); the PostgreSQL GIN index on
+#: ``messages.search_words``.
 SEARCH_OBJECTS = frozenset(
     {
         "messages_fts",
@@ -296,6 +298,7 @@ SEARCH_OBJECTS = frozenset(
         "messages_fts_ai",
         "messages_fts_ad",
         "messages_fts_au",
+        "messages_fts_state",
         "ix_messages_search_words",
     }
 )

@@ -18,8 +18,8 @@ tokenizer, and stores it in ``messages.search_words``; each database indexes tha
 own inverted index:
 
 - SQLite: ``search_words`` is the words joined by spaces, indexed by the FTS5 table
-  ``messages_fts`` (external content over ``messages``, ``content_rowid=row_id``, kept in sync by
-  the triggers ``messages_fts_ai``/``_ad``/``_au``). Its tokenizer is ``ascii``: the column holds
+  ``messages_fts`` (external content over ``messages``, ``content_rowid=row_id``; new rows are
+  indexed in batches behind a watermark, see below). Its tokenizer is ``ascii``: the column holds
   nothing but words and single spaces, so splitting on ASCII non-alphanumerics (only the spaces
   occur) yields exactly the stored words, and non-ASCII characters are never folded or split.
   A query is ``"w1" "w2" …``: each word quoted as an FTS5 string (a double quote would be
@@ -33,11 +33,36 @@ own inverted index:
 
 ``search_words`` is written by the store (append, import, edit, redact) from ``content``; a row
 written by another program without it is simply not found by search.
+
+Deferred indexing on SQLite (migration 0002). Indexing each appended row by trigger made every
+append write a new FTS5 segment in its own transaction: measured here (raw sqlite3 on the store's
+schema), ~45 % of the database time of a one-message append (140 → 77 µs without it) and ~35 % of
+a ten-message one (366 → 237 µs). So an append writes only the message row,
+and the single-row table ``messages_fts_state`` holds the watermark ``indexed_upto``:
+
+- invariant: every message with ``row_id <= indexed_upto`` is in ``messages_fts`` with its
+  current ``search_words``; no message above it is;
+- ``SQLITE_INDEX_PENDING`` indexes every row above the watermark in one statement and
+  ``SQLITE_RAISE_WATERMARK`` moves the watermark to ``max(row_id)``, both in one write
+  transaction (``BEGIN IMMEDIATE``, so no other writer of any process runs in between; measured
+  ~2 µs per row in batches of 256, against ~13 µs per row through the trigger in ten-message
+  appends and ~60 µs in one-message appends);
+- before every search (``list_messages``/``count_messages`` with ``search``) the store runs that
+  catch-up on its writer connection, then queries: every message committed before the search
+  began is indexed, and what the search sees is a prefix of commit order (rows committed later
+  have higher row ids, above the watermark);
+- an append or import whose transaction leaves ``INDEX_BATCH_ROWS`` or more rows pending indexes
+  them in that transaction, so the work a search may have to do first stays bounded;
+- the triggers ``messages_fts_ad``/``_au`` change the index only for rows below the watermark;
+  deleting the newest rows lowers it to the new ``max(row_id)``, because SQLite gives a new row
+  ``max(row_id) + 1`` and a reused id below the watermark would never be indexed.
+
+FTS5's ``'integrity-check'`` holds only when nothing is pending. Whoever rebuilds the index by
+hand (``'rebuild'``) must set ``indexed_upto`` to ``max(row_id)`` in the same transaction.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -54,8 +79,32 @@ MAX_WORD_CHARS = 256
 #: Name of the SQLite FTS5 table.
 FTS_TABLE = "messages_fts"
 
+#: SQLite: pending (un-indexed) rows at which an append or import indexes them itself. A batch
+#: statement costs about the same for 1 or 256 rows up to the segment it writes, so larger means
+#: fewer FTS5 segments and merges; smaller means less work left for the next search.
+INDEX_BATCH_ROWS = 256
 
-_ASCII_WORD = re.compile(r"[a-z0-9]+")
+# SQLite deferred-indexing statements (text, not Core: FTS5 commands have no Core form). The
+# watermark table has exactly one row (id = 1), created by migration 0002.
+#: ``(indexed_upto, max(row_id))``: the watermark and the newest message row.
+SQLITE_PENDING = (
+    "SELECT indexed_upto, (SELECT coalesce(max(row_id), 0) FROM messages) FROM messages_fts_state"
+)
+#: Index every message above the watermark (run inside the write transaction).
+SQLITE_INDEX_PENDING = (
+    "INSERT INTO messages_fts(rowid, search_words) SELECT row_id, coalesce(search_words, '') "
+    "FROM messages WHERE row_id > (SELECT indexed_upto FROM messages_fts_state)"
+)
+#: Move the watermark to the newest row (after ``SQLITE_INDEX_PENDING``, same transaction).
+SQLITE_RAISE_WATERMARK = (
+    "UPDATE messages_fts_state SET indexed_upto = (SELECT coalesce(max(row_id), 0) FROM messages)"
+)
+
+
+#: Byte table mapping every ASCII byte that is not a letter or digit to a space.
+_ASCII_SEPARATORS = bytes(
+    c if chr(c).isascii() and chr(c).isalnum() else ord(" ") for c in range(256)
+)
 
 
 def words_of(content: str) -> set[str]:
@@ -63,11 +112,14 @@ def words_of(content: str) -> set[str]:
 
     Exactly equivalent: ASCII text is already NFC, contains no combining mark, and on ASCII
     ``[^\\W_]`` (letters and digits) is ``[A-Za-z0-9]``; lower-casing ASCII before or after
-    splitting is the same. Other text goes to the shared function (``tests/store_sql`` checks the
-    equivalence on real and generated text).
+    splitting is the same, so the words are the runs of ``[a-z0-9]`` of the lower-cased text,
+    found here with byte operations (every other byte becomes a space, then ``split``; ~30 %
+    faster than the regular expression ``[a-z0-9]+``, measured on the chitchat corpus). Other
+    text goes to the shared function (``tests/store_sql`` checks the equivalence on real and
+    generated text).
     """
     if content.isascii():
-        return set(_ASCII_WORD.findall(content.lower()))
+        return set(content.encode("ascii").lower().translate(_ASCII_SEPARATORS).decode("ascii").split())
     return tokenize_for_search(content)
 
 

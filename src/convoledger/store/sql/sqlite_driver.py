@@ -31,6 +31,12 @@ from typing import Any, TypeVar
 
 from convoledger.store.sql.codec import Codec
 from convoledger.store.sql.cx import Cx, IntegrityViolation, Params, ReadPlan, run_plan
+from convoledger.store.sql.search import (
+    INDEX_BATCH_ROWS,
+    SQLITE_INDEX_PENDING,
+    SQLITE_PENDING,
+    SQLITE_RAISE_WATERMARK,
+)
 from convoledger.store.sql.statements import Q, Statements
 
 T = TypeVar("T")
@@ -170,6 +176,38 @@ class SqliteCx(Cx):
             except sqlite3.IntegrityError as exc:
                 raise IntegrityViolation(str(exc)) from exc
         return out
+
+    def _pending(self) -> tuple[int, int]:
+        """``(indexed_upto, max(row_id))`` of the deferred search index (``search.py``).
+        ``RuntimeError`` when the watermark row of migration 0002 is missing."""
+        row = self.conn.execute(SQLITE_PENDING).fetchone()
+        if row is None:
+            raise RuntimeError(
+                "the search index watermark (table messages_fts_state, row id 1) is missing; "
+                "restore it with INSERT INTO messages_fts(messages_fts) VALUES ('rebuild') and "
+                "INSERT INTO messages_fts_state VALUES (1, (SELECT coalesce(max(row_id), 0) FROM messages))"
+            )
+        return int(row[0]), int(row[1])
+
+    def messages_inserted(self) -> None:
+        """Index the rows pending for search when ``INDEX_BATCH_ROWS`` or more are waiting
+        (inside the caller's write transaction; see ``search.py``)."""
+        indexed, newest = self._pending()
+        if newest - indexed >= INDEX_BATCH_ROWS:
+            self.index_pending()
+
+    def index_pending(self) -> None:
+        """Index every message above the watermark and raise it (inside a write transaction)."""
+        self.conn.execute(SQLITE_INDEX_PENDING)
+        self.conn.execute(SQLITE_RAISE_WATERMARK)
+
+    def catch_up_search(self) -> None:
+        """Make the search index cover every committed message: when rows are pending, index
+        them in a write transaction of their own (outside any transaction)."""
+        indexed, newest = self._pending()
+        if newest > indexed:
+            with self.write():
+                self.index_pending()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[None]:
@@ -315,6 +353,15 @@ class SqliteDriver:
         if lane is None or lane.cx is None:
             raise RuntimeError("the SQL store is not open (call await store.open() first)")
         return await lane.call(run_plan, lane.cx, plan)
+
+    async def prepare_search(self) -> None:
+        """Before a search: index every committed message still pending (``search.py``). Runs on
+        the writer lane, so it takes its turn among this process's writes instead of contending
+        with them for the database write lock."""
+        lane = self._writer
+        if lane is None or lane.cx is None:
+            raise RuntimeError("the SQL store is not open (call await store.open() first)")
+        await lane.call(SqliteCx.catch_up_search, lane.cx)
 
     async def close(self) -> None:
         """Close every lane's connection and stop its thread. Idempotent."""

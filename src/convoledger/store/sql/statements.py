@@ -32,6 +32,8 @@ from convoledger.store.sql.codec import (
     MESSAGE_READ_COLUMNS,
     PROVIDER_CALL_COLUMNS,
     PROVIDER_CALL_READ_COLUMNS,
+    SQLITE_DENSE_COLUMNS,
+    SQLITE_SPARSE_COLUMNS,
 )
 
 T = TypeVar("T")
@@ -51,8 +53,19 @@ K = schema.api_keys
 
 #: Columns selected for a conversation: ``pk`` then ``CONVERSATION_COLUMNS``.
 CONV_COLS = [C.c.pk, *(C.c[n] for n in CONVERSATION_COLUMNS)]
-#: Columns selected for a message (``MESSAGE_READ_COLUMNS``).
-MSG_COLS = [M.c[n] for n in MESSAGE_READ_COLUMNS]
+def message_columns(dialect_name: str) -> list[sa.ColumnElement[Any]]:
+    """What the store selects for a message, as ``Codec.message`` decodes it: the
+    ``MESSAGE_READ_COLUMNS`` on PostgreSQL; on SQLite the dense columns then the usually-empty
+    ones packed into one JSON array, or NULL when all are NULL (see ``codec.
+    SQLITE_SPARSE_COLUMNS`` for why)."""
+    if dialect_name != "sqlite":
+        return [M.c[n] for n in MESSAGE_READ_COLUMNS]
+    sparse = [M.c[n] for n in SQLITE_SPARSE_COLUMNS]
+    packed = sa.case(
+        (sa.and_(*(c.is_(None) for c in sparse)), sa.null()),
+        else_=sa.func.json_array(*sparse),
+    )
+    return [*(M.c[n] for n in SQLITE_DENSE_COLUMNS), packed.label("sparse")]
 
 
 def owned_pk() -> sa.ScalarSelect[int]:
@@ -174,6 +187,23 @@ def _append_cte(owner_conv: sa.ColumnElement[bool]) -> sa.Select[Any]:
     return sa.select(r.c.pk, r.c.last_seq).add_cte(ins)
 
 
+def _append_one_cte(owner_conv: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """PostgreSQL append of one message: ``_append_cte`` with the row as plain parameters
+    (``v_<column>``; ``search_words`` as a ``text[]``) instead of one-element arrays. One-message
+    appends are the common case; skipping ``unnest`` and the 17 one-element arrays measured ~30 µs
+    less client and server CPU per call."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    def param(name: str) -> sa.BindParameter[Any]:
+        kind = ARRAY(sa.Text()) if name == "search_words" else M.c[name].type
+        return bp(f"v_{name}", type_=kind)
+
+    r = _reserve_update(owner_conv).returning(C.c.pk, C.c.last_seq).cte("r")
+    rows = sa.select(r.c.pk, r.c.last_seq, *(param(n) for n in APPEND_PAYLOAD_COLUMNS)).select_from(r)
+    ins = sa.insert(M).from_select(list(MESSAGE_COLUMNS), rows).cte("ins")
+    return sa.select(r.c.pk, r.c.last_seq).add_cte(ins)
+
+
 @functools.cache
 def statements_for(dialect_name: str) -> Statements:
     """The compiled statements of ``dialect_name``, shared by every store of this process (they
@@ -214,6 +244,8 @@ class Statements:
         self._cache: dict[Hashable, Q] = {}
         self._memo: dict[Any, Any] = {}
         q = self.q
+        #: Columns selected for a message (``message_columns``).
+        self.msg_cols = message_columns(dialect_name)
         owner_conv = sa.and_(C.c.owner_id == bp("owner_id"), C.c.id == bp("conversation_id"))
         by_pk = C.c.pk == bp("pk")
 
@@ -297,6 +329,7 @@ class Statements:
         # lock is held only while the server runs it, not across client round trips; a batch
         # travels as one array per column (unnest … WITH ORDINALITY keeps batch order).
         self.msg_append_pg = q(_append_cte(owner_conv)) if self.is_pg else None
+        self.msg_append_pg_one = q(_append_one_cte(owner_conv)) if self.is_pg else None
         self.conv_count_delta = q(
             sa.update(C)
             .where(by_pk)
@@ -323,14 +356,17 @@ class Statements:
         # messages
         self.msg_insert = q(sa.insert(M).inline(), MESSAGE_COLUMNS)
         msg_key = sa.and_(M.c.conversation_pk == bp("pk"), M.c.id == bp("id"))
-        self.msg_by_id = q(sa.select(*MSG_COLS).where(msg_key))
+        self.msg_by_id = q(sa.select(*self.msg_cols).where(msg_key))
         self.msg_get_owned = q(
-            sa.select(*MSG_COLS).where(M.c.conversation_pk == owned_pk(), M.c.id == bp("id"))
+            sa.select(*self.msg_cols).where(M.c.conversation_pk == owned_pk(), M.c.id == bp("id"))
         )
         self.msg_exists = q(sa.select(M.c.seq).where(msg_key))
         self.msg_delete = q(sa.delete(M).where(msg_key))
         self.msg_last = q(
-            sa.select(*MSG_COLS).where(M.c.conversation_pk == bp("pk")).order_by(M.c.seq.desc()).limit(1)
+            sa.select(*self.msg_cols)
+            .where(M.c.conversation_pk == bp("pk"))
+            .order_by(M.c.seq.desc())
+            .limit(1)
         )
         self.msg_delete_seq = q(sa.delete(M).where(M.c.conversation_pk == bp("pk"), M.c.seq == bp("seq")))
         self.msg_delete_all = q(sa.delete(M).where(M.c.conversation_pk == bp("pk")))

@@ -304,7 +304,12 @@ class SqlStore(Store):
     ) -> list[MessageRecord]:
         """See ``Store.append_messages``: seqs reserved and rows inserted in one transaction."""
         batch = prepare.prepare_batch(conversation_id, messages)
-        return await self._run(ops.append_messages, owner_id, conversation_id, batch, utcnow(), write=True)
+        driver = self._open_driver()
+        if batch and isinstance(driver, PgDriver):
+            return await driver.write(
+                ops.append_plan(self._st, self._codec, owner_id, conversation_id, batch, utcnow())
+            )
+        return await driver.run(ops.append_messages, owner_id, conversation_id, batch, utcnow(), write=True)
 
     async def get_message(self, owner_id: str, conversation_id: str, message_id: str) -> MessageRecord:
         """See ``Store.get_message``."""
@@ -315,11 +320,15 @@ class SqlStore(Store):
     ) -> list[MessageRecord]:
         """See ``Store.list_messages``."""
         _check_message_query(query)
+        if query.search is not None:
+            await self._open_driver().prepare_search()
         return await self._read(ops.list_messages(self._st, self._codec, owner_id, conversation_id, query))
 
     async def count_messages(self, owner_id: str, conversation_id: str, query: MessageQuery) -> int:
         """See ``Store.count_messages`` (filters only)."""
         _check_message_query(query)
+        if query.search is not None:
+            await self._open_driver().prepare_search()
         return await self._run(ops.count_messages, owner_id, conversation_id, query)
 
     async def edit_message(
