@@ -55,8 +55,9 @@ def test_unknown_message_type() -> None:
 
 
 def test_empty_message_id_gets_a_uuid() -> None:
+    # The seed draws a UUID4; convoledger a time-ordered UUIDv7 (records.new_message_id).
     m = make(message_id="")
-    assert uuid.UUID(m.message_id).version == 4
+    assert uuid.UUID(m.message_id).version == 7
     assert make(message_id="").message_id != m.message_id
 
 

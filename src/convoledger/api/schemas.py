@@ -23,7 +23,7 @@ from convoledger.models.records import (
     MemoryEntry,
     MessageRecord,
     ParticipantRecord,
-    new_id,
+    new_message_id,
 )
 from convoledger.models.serialization import FACE_KEY, face_extras
 from convoledger.models.sessions import SessionType
@@ -255,7 +255,7 @@ class MessageIn(_Request):
         """The ``MessageRecord`` to append (new id when none was given)."""
         data = self.model_dump(exclude={"tool_calls", "created_at", "id", "role"})
         return MessageRecord(
-            id=self.id or new_id(),
+            id=self.id or new_message_id(),
             role=self.role.value,
             tool_calls=None
             if self.tool_calls is None

@@ -8,7 +8,6 @@ without loss. Pure, no I/O.
 from __future__ import annotations
 
 import copy
-import uuid
 from collections.abc import Iterable
 from dataclasses import field
 from enum import StrEnum
@@ -17,7 +16,7 @@ from typing import Any
 from pydantic.dataclasses import dataclass
 
 from convoledger.models.participants import FACE_CONFIG, ParticipantLike
-from convoledger.models.records import SCHEMA_VERSION, MessageRecord
+from convoledger.models.records import SCHEMA_VERSION, MessageRecord, new_message_id
 from convoledger.models.serialization import (
     JsonDict,
     dump_datetime,
@@ -61,7 +60,8 @@ class AgentCommunicationMessage:
     the ten :class:`MessageType` values), ``timestamp`` (aware UTC; naive = UTC; default now),
     ``metadata`` (JSON object).
 
-    Rules (seed, in this order): an empty ``message_id`` is replaced by a new UUID4;
+    Rules (seed, in this order): an empty ``message_id`` is replaced by a new id (the seed uses UUID4;
+    convoledger a time-ordered UUIDv7, ``records.new_message_id``);
     ``session_key cannot be empty``; ``sender_id cannot be empty``; ``recipient_id cannot be
     empty``; ``content cannot be empty``; ``message_type must be one of …`` — each a
     ``ValueError``. Added here: ``sender_type`` / ``recipient_type`` must not be empty (the
@@ -84,7 +84,7 @@ class AgentCommunicationMessage:
 
     def __post_init__(self) -> None:
         if not self.message_id:
-            self.message_id = str(uuid.uuid4())
+            self.message_id = new_message_id()
         if not self.session_key:
             raise ValueError("session_key cannot be empty")
         if not self.sender_id:

@@ -38,6 +38,7 @@ from convoledger.models.records import (
     MessageRecord,
     ParticipantRecord,
     new_id,
+    new_message_id,
 )
 from convoledger.models.serialization import (
     IdText,
@@ -390,7 +391,7 @@ class SessionMessage(BaseModel):
 
     model_config = ConfigDict(validate_assignment=True)
 
-    id: str = Field(default_factory=new_id, min_length=1)
+    id: str = Field(default_factory=new_message_id, min_length=1)
     session_id: IdText = Field(min_length=1)
     role: MessageRole
     content: str = ""

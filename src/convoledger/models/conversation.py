@@ -30,6 +30,7 @@ from convoledger.models.records import (
     MessageRecord,
     ParticipantRecord,
     new_id,
+    new_message_id,
 )
 from convoledger.models.serialization import (
     IdText,
@@ -190,7 +191,7 @@ class ConversationTurn(BaseModel):
     conversation_id: IdText = Field(min_length=1)
     speaker: MessageRole
     text: str = ""
-    turn_id: str = Field(default_factory=new_id, min_length=1)
+    turn_id: str = Field(default_factory=new_message_id, min_length=1)
     timestamp: UtcDatetime = Field(default_factory=utcnow)
     sender: str | None = None
     intent: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from convoledger.models.records import ProviderCallRecord, new_id
+from convoledger.models.records import ProviderCallRecord, new_message_id
 from convoledger.providers.metadata import ProviderResponseMetadata
 from convoledger.providers.pricing import PriceResult
 from convoledger.providers.streams import dump_sdk_object
@@ -56,7 +56,7 @@ def to_provider_call_record(
         raise ValueError("conversation_id is required")
     usage = metadata.usage
     fields: dict[str, Any] = {
-        "id": record_id or new_id(),
+        "id": record_id or new_message_id(),
         "conversation_id": conversation_id,
         "message_id": message_id,
         "provider": metadata.provider,
