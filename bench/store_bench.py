@@ -75,6 +75,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import uuid_utils
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
@@ -439,11 +440,15 @@ LEDGER_READ = (
     "seq, id, role, content, sender, recipient, message_type, tool_call_id, tool_name, tool_calls, "
     "extra_data, metadata, token_count, pinned, redacted, created_at, updated_at"
 )
+LEDGER_RESERVE_COUNTERS = "last_seq = last_seq + {n}, message_count = message_count + {n}"
+# PostgreSQL: the activity times in the same statement, each kept when within 1 s of the new
+# value (querying.activity_after_append; a kept value leaves the update HOT).
 LEDGER_RESERVE_SET = (
-    "last_seq = last_seq + {n}, message_count = message_count + {n}, updated_at = {now}, "
-    "last_activity_at = CASE WHEN message_count = 0 THEN {latest} WHEN last_activity_at < {latest} "
-    "THEN {latest} ELSE last_activity_at END"
+    LEDGER_RESERVE_COUNTERS + ", updated_at = CASE WHEN updated_at > {now_floor} AND updated_at <= {now} "
+    "THEN updated_at ELSE {now} END, last_activity_at = CASE WHEN message_count = 0 THEN {latest} "
+    "WHEN last_activity_at > {latest_floor} THEN last_activity_at ELSE {latest} END"
 )
+ONE_SECOND = timedelta(seconds=1)
 
 
 def _ledger_payload(texts: list[str], iso: bool) -> list[tuple[Any, ...]]:
@@ -454,7 +459,7 @@ def _ledger_payload(texts: list[str], iso: bool) -> list[tuple[Any, ...]]:
         at: Any = T0 + timedelta(seconds=i)
         out.append(
             (
-                str(uuid.uuid4()),
+                str(uuid_utils.uuid7()),  # as the store's records.new_message_id
                 _role(i),
                 t,
                 None,
@@ -483,9 +488,11 @@ class RawSqliteLedger(Target):
     raw = True
     RESERVE = (
         "UPDATE conversations SET "
-        + LEDGER_RESERVE_SET.format(n="?", now="?", latest="?")
-        + " WHERE owner_id = ? AND id = ? AND status = 'active' RETURNING pk, last_seq"
+        + LEDGER_RESERVE_COUNTERS.format(n="?")
+        + " WHERE owner_id = ? AND id = ? AND status = 'active' "
+        "RETURNING pk, last_seq, message_count, updated_at, last_activity_at"
     )
+    TOUCH = "UPDATE conversations SET updated_at = ?, last_activity_at = ? WHERE pk = ?"
     ROW = "(" + ", ".join(["?"] * 19) + ")"
     INSERT = f"INSERT INTO messages (conversation_pk, seq, {LEDGER_PAYLOAD}) VALUES "
     CONV = (
@@ -555,9 +562,21 @@ class RawSqliteLedger(Target):
         assert conn is not None
         n = len(msgs)
         conn.execute("BEGIN IMMEDIATE")
-        pk, last = conn.execute(
-            self.RESERVE, (n, n, self._now(), msgs[-1][14], msgs[-1][14], msgs[-1][14], self.owner, cid)
-        ).fetchone()
+        pk, last, count, updated, active = conn.execute(self.RESERVE, (n, n, self.owner, cid)).fetchone()
+        # The activity times move only in steps of 1 s (querying.activity_after_append).
+        now, latest = datetime.now(UTC), max(datetime.fromisoformat(m[14]) for m in msgs)
+        updated_at, activity_at = datetime.fromisoformat(updated), datetime.fromisoformat(active)
+        new_updated = updated_at if updated_at <= now < updated_at + ONE_SECOND else now
+        new_activity = latest if count == n or latest >= activity_at + ONE_SECOND else activity_at
+        if (new_updated, new_activity) != (updated_at, activity_at):
+            conn.execute(
+                self.TOUCH,
+                (
+                    new_updated.isoformat(timespec="microseconds"),
+                    new_activity.isoformat(timespec="microseconds"),
+                    pk,
+                ),
+            )
         self._insert(pk, last - n + 1, msgs)
         conn.execute("COMMIT")
 
@@ -616,7 +635,7 @@ class RawAsyncpgLedger(Target):
     )
     APPEND = (
         "WITH r AS (UPDATE conversations SET "
-        + LEDGER_RESERVE_SET.format(n="$1", now="$2", latest="$3")
+        + LEDGER_RESERVE_SET.format(n="$1", now="$2", latest="$3", now_floor="$23", latest_floor="$24")
         + " WHERE owner_id = $4 AND id = $5 AND status = 'active' RETURNING pk, last_seq), "
         f"ins AS (INSERT INTO messages (conversation_pk, seq, {LEDGER_PAYLOAD}) "
         "SELECT r.pk, r.last_seq - $1 + u.ord, "
@@ -670,8 +689,9 @@ class RawAsyncpgLedger(Target):
     async def append(self, cid: str, msgs: list[Any]) -> None:
         assert self.conn is not None
         columns = [list(c) for c in zip(*msgs, strict=True)]
-        now = datetime.now(UTC)
-        await self.conn.fetchrow(self.APPEND, len(msgs), now, msgs[-1][14], self.owner, cid, *columns)
+        now, latest = datetime.now(UTC), max(m[14] for m in msgs)
+        floors = (now - ONE_SECOND, latest - ONE_SECOND)
+        await self.conn.fetchrow(self.APPEND, len(msgs), now, latest, self.owner, cid, *columns, *floors)
 
     async def import_conversation(self, msgs: list[Any]) -> str:
         assert self.conn is not None

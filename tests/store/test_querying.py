@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from contract_helpers import at, conv, msg
@@ -113,10 +113,36 @@ def test_redacted_copy_and_last_activity() -> None:
     assert red.tool_calls == [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
     assert (red.content, red.extra_data, red.redacted, red.updated_at) == ("[x]", None, True, at(1))
     assert m.content == "secret"
-    fresh = conv(last_activity_at=at(50))
-    assert q.last_activity_after_append(fresh, [msg(created_at=at(1))]) == at(1)  # first messages decide
-    busy = fresh.model_copy(update={"message_count": 3})
-    assert q.last_activity_after_append(busy, [msg(created_at=at(1))]) == at(50)
+    fresh = conv(last_activity_at=at(50), updated_at=at(50), last_seq=0)
+    first = [msg(created_at=at(1)).model_copy(update={"seq": 1})]
+    after = q.conversation_after_append(fresh, first, at(60))
+    assert after.last_activity_at == at(1)  # the first messages decide, even when older
+    assert (after.updated_at, after.message_count, after.last_seq) == (at(60), 1, 1)
+    busy = fresh.model_copy(update={"message_count": 3, "last_seq": 3})
+    older = [msg(created_at=at(1)).model_copy(update={"seq": 4})]
+    assert q.conversation_after_append(busy, older, at(60)).last_activity_at == at(50)
+
+
+def test_activity_moves_in_steps_of_the_resolution() -> None:
+    step = q.ACTIVITY_RESOLUTION
+    assert step == timedelta(seconds=1)
+    base = at(0)
+
+    def move(newest: datetime, now: datetime, count: int = 5) -> tuple[datetime, datetime]:
+        return q.activity_after_append(base, base, count, newest, now)
+
+    # Within the resolution: both kept (the burst case).
+    assert move(base + step / 2, base + step / 2) == (base, base)
+    assert move(base + step - timedelta(microseconds=1), base) == (base, base)
+    # At or past it: both move to the exact new values.
+    assert move(base + step, base + step) == (base + step, base + step)
+    assert move(base + 3 * step, base + 2 * step) == (base + 2 * step, base + 3 * step)
+    # last_activity_at never moves back; a first message sets it whatever its time.
+    assert move(base - step, base)[1] == base
+    assert move(base - step, base, count=0)[1] == base - step
+    assert move(base + step / 4, base, count=0)[1] == base + step / 4
+    # updated_at in the future (an imported record) is replaced by the store's clock.
+    assert q.activity_after_append(base + step, base, 5, base, base) == (base, base)
 
 
 def test_prepare_import_rejects_dangling_provider_call() -> None:

@@ -497,6 +497,46 @@ async def test_last_activity_is_the_latest_message_time(store: Store, owner: str
     assert_utc(got.last_activity_at)
 
 
+async def test_last_activity_moves_in_one_second_steps(store: Store, owner: str) -> None:
+    # querying.activity_after_append: within 1 s of the recorded activity an append keeps it
+    # (so a burst leaves the listing/sweeper indexes alone); at 1 s or more it moves exactly.
+    c = await store.create_conversation(owner, conv())
+    second = timedelta(seconds=1)
+
+    async def last_activity_after(*times: datetime) -> datetime:
+        await store.append_messages(owner, c.id, [msg(created_at=t) for t in times])
+        return (await store.get_conversation(owner, c.id)).last_activity_at
+
+    assert await last_activity_after(T0) == T0
+    assert await last_activity_after(T0 + second / 2) == T0
+    assert await last_activity_after(T0 + second / 4, T0 + second - timedelta(microseconds=1)) == T0
+    assert await last_activity_after(T0 + second) == T0 + second
+    assert await last_activity_after(T0 + 5 * second, T0 + 2 * second) == T0 + 5 * second
+    assert await last_activity_after(T0) == T0 + 5 * second  # never backwards
+    # The slow path of an append repeating a stored id applies the same rule.
+    stored = await store.list_messages(owner, c.id, MessageQuery(last=1))
+    await store.append_messages(owner, c.id, [stored[0], msg(created_at=T0 + 7 * second)])
+    assert (await store.get_conversation(owner, c.id)).last_activity_at == T0 + 7 * second
+
+
+async def test_updated_at_moves_on_appends_a_second_apart(store: Store, owner: str) -> None:
+    c = await store.create_conversation(owner, conv())
+    await store.append_messages(owner, c.id, [msg("one")])
+    first = (await store.get_conversation(owner, c.id)).updated_at
+    for i in range(3):  # a burst: each append either keeps updated_at or moves it 1 s or more
+        await store.append_messages(owner, c.id, [msg(f"burst {i}"), msg(f"burst {i}b")])
+        now = (await store.get_conversation(owner, c.id)).updated_at
+        assert now == first or now - first >= timedelta(seconds=1)
+    await asyncio.sleep(1.05)
+    await store.append_messages(owner, c.id, [msg("later")])
+    later = await store.get_conversation(owner, c.id)
+    assert later.updated_at - first >= timedelta(seconds=1)
+    assert later.message_count == 8 and later.last_seq == 8
+    # Other changes set the exact time, whatever the resolution.
+    renamed = await store.update_conversation(owner, c.id, {"name": "renamed"})
+    assert renamed.updated_at > later.updated_at
+
+
 async def test_returned_records_are_copies(store: Store, owner: str) -> None:
     original = conv(metadata={"k": "v"}, participants=participants())
     created = await store.create_conversation(owner, original)

@@ -252,7 +252,8 @@ class Store(abc.ABC):
         already stored return the stored message; a batch repeating one id twice is a
         ``ValueError``. ``ConversationNotActive`` unless the status is ``active``. Updates the
         conversation's ``message_count``, ``last_seq``, ``updated_at`` and ``last_activity_at``
-        (= the latest ``created_at`` among the conversation's messages)."""
+        (= the latest ``created_at`` among the conversation's messages), the two times in steps
+        of at least 1 s (``querying.activity_after_append``)."""
 
     @abc.abstractmethod
     async def get_message(self, owner_id: str, conversation_id: str, message_id: str) -> MessageRecord:

@@ -793,14 +793,7 @@ class JsonFilesStore(Store):
                 return results
             lines = [_msg_line(m) for m in new]
             doc.messages = self._append_lines(cdir, doc.messages, "messages", lines)
-            doc.record = doc.record.model_copy(
-                update={
-                    "last_seq": seq,
-                    "message_count": doc.record.message_count + len(new),
-                    "updated_at": utcnow(),
-                    "last_activity_at": q.last_activity_after_append(doc.record, new),
-                }
-            )
+            doc.record = q.conversation_after_append(doc.record, new, utcnow())
             self._write_doc(cdir, doc)  # the commit point
             self._cache.load(cdir, doc.messages)  # caches just the new lines
             return results

@@ -289,14 +289,7 @@ class MemoryStore(Store):
                     state.messages.append(stored)
                     state.seqs.append(stored.seq)
                     state.by_id[stored.id] = stored
-                state.record = state.record.model_copy(
-                    update={
-                        "last_seq": seq,
-                        "message_count": state.record.message_count + len(new),
-                        "updated_at": now,
-                        "last_activity_at": q.last_activity_after_append(state.record, new),
-                    }
-                )
+                state.record = q.conversation_after_append(state.record, new, now)
             return [_clone(m) for m in result]
 
     async def get_message(self, owner_id: str, conversation_id: str, message_id: str) -> MessageRecord:

@@ -11,7 +11,7 @@ and ``sql`` backends cannot drift apart:
 - validation of writes (made before anything is written): ``check_json_value``,
   ``prepare_conversation``, ``prepare_batch``, ``prepare_import``, ``prepare_provider_call``,
   ``check_changes``, ``apply_conversation_changes``, ``apply_message_changes``,
-  ``redacted_copy``, ``last_activity_after_append``;
+  ``redacted_copy``, ``activity_after_append``;
 - analytics: ``owner_stats``, ``idle_filter``, ``idle_order``.
 
 Every helper raises ``ValueError`` (or pydantic's ``ValidationError``, a ``ValueError``) naming
@@ -27,7 +27,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -428,19 +428,68 @@ def prepare_batch(conversation_id: str, messages: Sequence[MessageRecord]) -> li
     return out
 
 
-def last_activity_after_append(conv: ConversationRecord, appended: Sequence[MessageRecord]) -> datetime:
-    """``last_activity_at`` after ``appended`` (newly stored messages) joined ``conv``.
+#: The step in which appends move a conversation's activity times (``activity_after_append``).
+ACTIVITY_RESOLUTION = timedelta(seconds=1)
 
-    It is the latest ``created_at`` among the conversation's messages (records.py), i.e. the
-    callers' own timestamps, so imported history keeps its real times: when the conversation had
-    no message before (``message_count == 0``) the creation time no longer counts.
+
+def activity_after_append(
+    updated_at: datetime,
+    last_activity_at: datetime,
+    message_count: int,
+    newest: datetime,
+    now: datetime,
+) -> tuple[datetime, datetime]:
+    """A conversation's ``(updated_at, last_activity_at)`` after an append.
+
+    Inputs: the conversation's current ``updated_at`` and ``last_activity_at``, its
+    ``message_count`` before the append, the latest ``created_at`` of the newly stored messages
+    (``newest``, the callers' own timestamps, so imported history keeps its real times) and the
+    store's clock (``now``); all aware UTC.
+
+    - ``last_activity_at`` is the latest message time: ``newest`` for the first message (the
+      creation time stops counting), otherwise ``max(last_activity_at, newest)``;
+    - ``updated_at`` becomes ``now``;
+    - except that an append moves neither forward by less than ``ACTIVITY_RESOLUTION`` (1 s):
+      a value already within 1 s before the new one is kept. So ``last_activity_at`` is the
+      latest message time to within 1 s (never later than it), and ``updated_at`` the time of the
+      last change to within 1 s.
+
+    Why the resolution: both columns are in the conversation listing and sweeper indexes
+    (``sql/schema.py``). A burst of appends to one conversation (an agent turn writes the user
+    message, tool calls, tool results and the answer within a second) then leaves those
+    indexes alone after its first append: no index entries to rewrite on SQLite, and on
+    PostgreSQL the row update stays a HOT update (no new entry in any of the conversation's
+    indexes, no dead entries piling up on a busy conversation). Listings order by activity to the
+    second; the sweeper's timeouts and cleanup ages are minutes to days. Every other change
+    (status, fields, message edits and deletes) sets ``updated_at`` to the exact time.
     """
-    if not appended:
-        return conv.last_activity_at
-    newest = max(m.created_at for m in appended)
-    if conv.message_count == 0:
-        return newest
-    return max(conv.last_activity_at, newest)
+    if not updated_at <= now < updated_at + ACTIVITY_RESOLUTION:
+        updated_at = now
+    if message_count == 0 or newest >= last_activity_at + ACTIVITY_RESOLUTION:
+        last_activity_at = newest
+    return updated_at, last_activity_at
+
+
+def conversation_after_append(
+    conv: ConversationRecord, appended: Sequence[MessageRecord], now: datetime
+) -> ConversationRecord:
+    """``conv`` after ``appended`` (newly stored messages, non-empty, with their seqs) joined it:
+    ``last_seq``, ``message_count`` and the activity times of ``activity_after_append``."""
+    updated_at, last_activity_at = activity_after_append(
+        conv.updated_at,
+        conv.last_activity_at,
+        conv.message_count,
+        max(m.created_at for m in appended),
+        now,
+    )
+    return conv.model_copy(
+        update={
+            "last_seq": max(conv.last_seq, max(m.seq for m in appended)),
+            "message_count": conv.message_count + len(appended),
+            "updated_at": updated_at,
+            "last_activity_at": last_activity_at,
+        }
+    )
 
 
 def check_changes(changes: Mapping[str, Any], allowed: frozenset[str], what: str) -> None:

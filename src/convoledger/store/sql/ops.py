@@ -466,18 +466,23 @@ def _check_appendable(cx: Cx, owner_id: str, conversation_id: str) -> int:
 def _reserve(
     cx: Cx, owner_id: str, conversation_id: str, batch: Sequence[MessageRecord], now: datetime
 ) -> Any:
-    """Run the seq reservation for ``batch``: its ``(pk, last_seq)`` row or ``None``."""
+    """Run the seq reservation for ``batch`` and move the activity times
+    (``querying.activity_after_append``): the ``(pk, last_seq, …)`` row, or ``None`` when the
+    conversation is missing or not active (nothing changed then)."""
     codec = cx.codec
-    return cx.first(
-        cx.st.conv_reserve,
-        {
-            "n": len(batch),
-            "now": codec.ts_in(now),
-            "latest": codec.ts_in(max(m.created_at for m in batch)),
-            "owner_id": owner_id,
-            "conversation_id": conversation_id,
-        },
-    )
+    n = len(batch)
+    row = cx.first(cx.st.conv_reserve, {"n": n, "owner_id": owner_id, "conversation_id": conversation_id})
+    if row is None:
+        return None
+    pk, _, count, updated_at, last_activity_at = row
+    current = (codec.ts_out(updated_at), codec.ts_out(last_activity_at))
+    moved = q.activity_after_append(*current, int(count) - n, max(m.created_at for m in batch), now)
+    if moved != current:
+        cx.execute(
+            cx.st.conv_touch,
+            {"pk": pk, "updated_at": codec.ts_in(moved[0]), "last_activity_at": codec.ts_in(moved[1])},
+        )
+    return row
 
 
 def append_messages(
@@ -528,22 +533,25 @@ def append_plan(
     reserved) and the slow path handles it (invariant 4)."""
     payloads = [message_payload(codec, m) for m in batch]
     n = len(batch)
+    latest = max(m.created_at for m in batch)
     params: dict[str, Any] = {
         "n": n,
         "now": codec.ts_in(now),
-        "latest": codec.ts_in(max(m.created_at for m in batch)),
+        "now_floor": codec.ts_in(now - q.ACTIVITY_RESOLUTION),
+        "latest": codec.ts_in(latest),
+        "latest_floor": codec.ts_in(latest - q.ACTIVITY_RESOLUTION),
         "owner_id": owner_id,
         "conversation_id": conversation_id,
     }
     if n == 1:
-        q = st.msg_append_pg_one
+        stmt = st.msg_append_pg_one
         params.update(zip(_ONE_PAYLOAD_PARAMS, payloads[0], strict=True))
     else:
-        q = st.msg_append_pg
+        stmt = st.msg_append_pg
         for name, column in zip(APPEND_PAYLOAD_COLUMNS, zip(*payloads, strict=True), strict=True):
             # Arrays must be rectangular: each message's words travel as one space-joined string.
             params[f"a_{name}"] = [" ".join(w) for w in column] if name == "search_words" else list(column)
-    assert q is not None, "append_plan is for PostgreSQL"
+    assert stmt is not None, "append_plan is for PostgreSQL"
 
     def finish(rows: list[Sequence[Any]]) -> list[MessageRecord]:
         pk, base = int(rows[0][0]), int(rows[0][1]) - n
@@ -559,7 +567,7 @@ def append_plan(
             raise exc
         return _append_with_duplicates(cx, owner_id, conversation_id, batch, payloads, now)
 
-    return StatementPlan(q, q.args(params), finish, refused, duplicates)
+    return StatementPlan(stmt, stmt.args(params), finish, refused, duplicates)
 
 
 _ONE_PAYLOAD_PARAMS = tuple(f"v_{name}" for name in APPEND_PAYLOAD_COLUMNS)
