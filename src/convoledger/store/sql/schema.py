@@ -37,7 +37,11 @@ Index choices (every read of ``Store`` is owner-scoped and paged; no read scans 
   partial unique indexes (``WHERE … IS NOT NULL``): the external id and the derived session key
   are unique per owner when present, and lookups by them are single probes.
   ``ix_conversations_status_activity (status, last_activity_at)`` serves the lifecycle sweeper
-  (``conversations_idle_since``: given statuses, oldest activity first, across owners).
+  (``conversations_idle_since``: given statuses, oldest activity first, across owners). Appends
+  move ``updated_at`` and ``last_activity_at`` only in steps of 1 s
+  (``querying.activity_after_append``), so a burst of appends to one conversation rewrites these
+  three indexes' entries at most once a second; otherwise the append's row update touches no
+  index (on PostgreSQL a HOT update).
 - ``participants``: one row per (conversation, participant) with type and role. The conversation
   row keeps the ordered participant list with metadata as JSON, so reading a conversation is one
   row; this table makes "conversations with participant X" an index probe: the primary key
