@@ -6,6 +6,7 @@ exist."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
@@ -13,8 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from sql_test_helpers import sqlite_url
+from sqlalchemy.engine import make_url
 
 from convoledger.errors import ConversationNotActive, NotFound
 from convoledger.models.records import ConversationRecord, MessageRecord
@@ -164,3 +167,39 @@ async def test_recent_n_reads_keep_a_generic_plan(scratch_postgres_url: str) -> 
         assert plans[0]["generic_plans"] >= 6 and plans[0]["custom_plans"] <= 6, dict(plans[0])
     finally:
         await store.close()
+
+
+@pytest.mark.postgres
+async def test_a_burst_of_appends_updates_the_conversation_row_hot(scratch_postgres_url: str) -> None:
+    # querying.activity_after_append: within 1 s an append writes updated_at/last_activity_at
+    # back unchanged, so PostgreSQL can update the conversation row without new index entries
+    # (a HOT update). Had an append set updated_at to now (a listing-index column), none would be.
+    owner = f"owner-{uuid.uuid4()}"
+    store = SqlStore(scratch_postgres_url)
+    await store.open()
+    try:
+        conv = await store.create_conversation(owner, ConversationRecord(owner_id=owner))
+        for i in range(20):
+            one = MessageRecord(role="user", content=f"m{i}", created_at=T0)
+            await store.append_messages(owner, conv.id, [one])
+        for i in range(10):
+            batch = [MessageRecord(role="user", content=f"b{i}-{k}", created_at=T0) for k in range(3)]
+            await store.append_messages(owner, conv.id, batch)
+    finally:
+        await store.close()  # the server flushes a backend's statistics when it exits
+    dsn = make_url(scratch_postgres_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        for _ in range(50):
+            row = await conn.fetchrow(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'conversations'"
+            )
+            if row is not None and row["n_tup_upd"] >= 30:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+    assert row is not None and row["n_tup_upd"] == 30, dict(row or {})
+    # The first append sets last_activity_at (the first message's time); a slow machine may cross
+    # a second boundary or two; every other update is HOT.
+    assert row["n_tup_hot_upd"] >= 26, dict(row)
