@@ -5,10 +5,10 @@ DESIGN.md: *Conversation* is the one container and *Message* the one entry; the 
 types) are faces of these records, converted by methods on the faces. Every store backend keeps
 exactly these shapes. Pure types, no I/O.
 
-Conventions: ids are strings unless the caller supplies one: UUID4 text for conversations
-(``new_id``), time-ordered UUIDv7 text for messages and provider calls (``new_message_id``);
-datetimes are aware UTC
-(naive input = UTC); JSON fields hold plain JSON values (dict/list/str/int/float/bool/None).
+Conventions: ids are strings; unless the caller supplies one, UUID4 text for conversations
+(``new_id``) and time-ordered UUIDv7 text for messages and provider calls (``new_message_id``);
+datetimes are aware UTC (naive input = UTC); JSON fields hold plain JSON values
+(dict/list/str/int/float/bool/None).
 """
 
 from __future__ import annotations
