@@ -82,6 +82,7 @@ from sqlalchemy.engine import make_url
 
 from convoledger.models.records import ConversationRecord, MessageRecord
 from convoledger.store.base import MessageQuery, Store
+from convoledger.store.querying import ACTIVITY_RESOLUTION, activity_after_append
 from convoledger.store.sql.search import (
     INDEX_BATCH_ROWS,
     SQLITE_INDEX_PENDING,
@@ -448,7 +449,7 @@ LEDGER_RESERVE_SET = (
     "THEN updated_at ELSE {now} END, last_activity_at = CASE WHEN message_count = 0 THEN {latest} "
     "WHEN last_activity_at > {latest_floor} THEN last_activity_at ELSE {latest} END"
 )
-ONE_SECOND = timedelta(seconds=1)
+ONE_SECOND = ACTIVITY_RESOLUTION
 
 
 def _ledger_payload(texts: list[str], iso: bool) -> list[tuple[Any, ...]]:
@@ -563,20 +564,13 @@ class RawSqliteLedger(Target):
         n = len(msgs)
         conn.execute("BEGIN IMMEDIATE")
         pk, last, count, updated, active = conn.execute(self.RESERVE, (n, n, self.owner, cid)).fetchone()
-        # The activity times move only in steps of 1 s (querying.activity_after_append).
+        # The activity times move only in steps of 1 s (the store's own rule).
         now, latest = datetime.now(UTC), max(datetime.fromisoformat(m[14]) for m in msgs)
-        updated_at, activity_at = datetime.fromisoformat(updated), datetime.fromisoformat(active)
-        new_updated = updated_at if updated_at <= now < updated_at + ONE_SECOND else now
-        new_activity = latest if count == n or latest >= activity_at + ONE_SECOND else activity_at
-        if (new_updated, new_activity) != (updated_at, activity_at):
-            conn.execute(
-                self.TOUCH,
-                (
-                    new_updated.isoformat(timespec="microseconds"),
-                    new_activity.isoformat(timespec="microseconds"),
-                    pk,
-                ),
-            )
+        current = (datetime.fromisoformat(updated), datetime.fromisoformat(active))
+        moved = activity_after_append(*current, count - n, latest, now)
+        if moved != current:
+            iso = [t.isoformat(timespec="microseconds") for t in moved]
+            conn.execute(self.TOUCH, (*iso, pk))
         self._insert(pk, last - n + 1, msgs)
         conn.execute("COMMIT")
 
