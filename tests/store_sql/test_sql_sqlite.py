@@ -339,6 +339,24 @@ async def test_records_read_back_behave_like_validated_ones(store: SqlStore, own
     assert (await store.get_message(owner, conv.id, original.id)).content == "calling"
 
 
+async def test_plain_rows_read_back_as_independent_validated_records(store: SqlStore, owner: str) -> None:
+    # Rows whose sparse columns are all NULL are decoded from a shared template of field values
+    # (codec._SPARSE_NULL_FIELDS): each record must still own its values, in field order.
+    conv = await store.create_conversation(owner, ConversationRecord(owner_id=owner))
+    sent = [MessageRecord(role="user", content=f"plain {i}", created_at=T0) for i in range(2)]
+    await store.append_messages(owner, conv.id, sent)
+    first, second = await store.list_messages(owner, conv.id, MessageQuery(last=2))
+    validated = MessageRecord.model_validate(first.model_dump())
+    assert first == validated and list(vars(first)) == list(vars(validated))
+    assert first.model_fields_set == validated.model_fields_set
+    first.content = "changed locally"
+    first.metadata["k"] = "v"
+    assert second.content == "plain 1" and second.metadata == {}
+    again = await store.list_messages(owner, conv.id, MessageQuery(last=2))
+    assert [m.content for m in again] == ["plain 0", "plain 1"]
+    assert [m.metadata for m in again] == [{}, {}]
+
+
 @pytest.mark.parametrize(
     "fields",
     [
