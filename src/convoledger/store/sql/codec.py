@@ -229,29 +229,11 @@ def _sqlite_packed_message(r: Sequence[Any], conversation_id: str) -> MessageRec
         fields["pinned"] = bool(r[5])
         fields["redacted"] = bool(r[6])
         fields["created_at"] = _from_iso(r[7])
-    else:
-        x = _loads(sparse)
-        fields = {
-            "id": r[1],
-            "conversation_id": conversation_id,
-            "seq": r[0],
-            "role": r[2],
-            "content": r[3],
-            "sender": x[0],
-            "recipient": x[1],
-            "message_type": x[2],
-            "tool_call_id": x[3],
-            "tool_name": x[4],
-            "tool_calls": None if x[5] is None else _loads(x[5]),
-            "extra_data": None if x[6] is None else _loads(x[6]),
-            "metadata": {} if r[4] == "{}" else _loads(r[4]),
-            "token_count": x[7],
-            "pinned": bool(r[5]),
-            "redacted": bool(r[6]),
-            "created_at": _from_iso(r[7]),
-            "updated_at": None if x[8] is None else _from_iso(x[8]),
-        }
-    return _built(fields)
+        return _built(fields)
+    # Rare: some sparse column is set. Unpack to the full column order and decode that.
+    x = _loads(sparse)
+    unpacked = (r[0], r[1], r[2], r[3], *x[:7], r[4], x[7], r[5], r[6], r[7], x[8])
+    return _sqlite_message(unpacked, conversation_id)
 
 
 def _pg_message(r: Sequence[Any], conversation_id: str) -> MessageRecord:
