@@ -996,9 +996,6 @@ def evaluate(report: dict[str, Any]) -> list[dict[str, Any]]:
         same = res[same_name][metric]["median"]
         minimal = res[minimal_name][metric]["median"]
 
-        def meets(ratio: float, kind: str = kind, threshold: float = threshold) -> bool:
-            return ratio >= threshold if kind == "ratio_min" else ratio <= threshold
-
         checks.append(
             {
                 "backend": backend,
@@ -1007,15 +1004,20 @@ def evaluate(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "target": f"{'>=' if kind == 'ratio_min' else '<='} {threshold}x raw",
                 "raw": same,
                 "ratio": value / same,
-                "pass": meets(value / same),
+                "pass": _meets(kind, threshold, value / same),
                 "raw_minimal": minimal,
                 "ratio_minimal": value / minimal,
-                "pass_minimal": meets(value / minimal),
+                "pass_minimal": _meets(kind, threshold, value / minimal),
                 "schema_ratio": same / minimal,
-                "raw_same_meets_minimal": meets(same / minimal),
+                "raw_same_meets_minimal": _meets(kind, threshold, same / minimal),
             }
         )
     return checks
+
+
+def _meets(kind: str, threshold: float, ratio: float) -> bool:
+    """Whether ``ratio`` meets a ``ratio_min`` (at least) or ``ratio_max`` (at most) target."""
+    return ratio >= threshold if kind == "ratio_min" else ratio <= threshold
 
 
 def print_table(report: dict[str, Any], checks: list[dict[str, Any]]) -> None:
