@@ -78,19 +78,44 @@ def test_a_ratio_target_fails_when_the_store_is_too_slow_against_the_same_schema
     assert check["pass"] is False and check["pass_minimal"] is False  # 0.65x and 0.62x
 
 
-def test_bulk_import_is_an_absolute_target(store_bench: ModuleType) -> None:
-    def bulk(rate: float) -> dict[str, Any]:
-        report = _report(
-            {
-                "raw sqlite3": {"bulk_import_msgs_per_s": 10.0},
-                "raw sqlite3 min": {"bulk_import_msgs_per_s": 10.0},
-                "sqlite": {"bulk_import_msgs_per_s": rate},
-            },
-            {"sqlite": ["raw sqlite3", "raw sqlite3 min"]},
-        )
-        (check,) = store_bench.evaluate(report)
-        return check  # type: ignore[no-any-return]
+def _bulk_check(store_bench: ModuleType, rate: float, reference: dict[str, float]) -> dict[str, Any]:
+    report = _report(
+        {
+            "raw sqlite3": {"bulk_import_msgs_per_s": 10.0},
+            "raw sqlite3 min": {"bulk_import_msgs_per_s": 10.0, **reference},
+            "sqlite": {"bulk_import_msgs_per_s": rate},
+        },
+        {"sqlite": ["raw sqlite3", "raw sqlite3 min"]},
+    )
+    (check,) = [c for c in store_bench.evaluate(report) if c["metric"] == "bulk_import_msgs_per_s"]
+    return check  # type: ignore[no-any-return]
 
-    assert bulk(49_999.0)["pass"] is False  # the raw figures (10/s) do not matter
-    assert bulk(50_000.0)["pass"] is True
-    assert "ratio" not in bulk(50_000.0)
+
+def test_bulk_import_without_reference_figures_is_judged_as_written(store_bench: ModuleType) -> None:
+    # No single-append or recent-20 figure of the raw baseline: nothing to scale by.
+    assert _bulk_check(store_bench, 49_999.0, {})["pass"] is False  # the raw bulk figures do not matter
+    check = _bulk_check(store_bench, 50_000.0, {})
+    assert check["machine_factor"] is None and check["scaled_target"] == 50_000.0
+    assert check["pass"] is True and check["pass_as_written"] is True
+    assert "ratio" not in check
+
+
+def test_bulk_import_target_scales_with_the_machine(store_bench: ModuleType) -> None:
+    # Half the machine on both reference figures (6,000 appends/s, 200 µs recent-20).
+    half = {"single_appends_per_s": 6_000.0, "recent20_us": 200.0}
+    check = _bulk_check(store_bench, 30_000.0, half)
+    assert check["machine_factor"] == pytest.approx(0.5)
+    assert check["scaled_target"] == pytest.approx(25_000.0)
+    assert check["pass"] is True and check["pass_as_written"] is False
+    assert _bulk_check(store_bench, 24_000.0, half)["pass"] is False
+
+
+def test_bulk_import_scaling_takes_the_smaller_discount_and_never_raises_the_target(
+    store_bench: ModuleType,
+) -> None:
+    # Appends at 0.25x but reads at 0.8x: the target is scaled by 0.8, not 0.25.
+    mixed = _bulk_check(store_bench, 39_000.0, {"single_appends_per_s": 3_000.0, "recent20_us": 125.0})
+    assert mixed["scaled_target"] == pytest.approx(40_000.0) and mixed["pass"] is False
+    # A machine twice as fast as the still only has to reach the figure as written.
+    fast = _bulk_check(store_bench, 50_000.0, {"single_appends_per_s": 24_000.0, "recent20_us": 50.0})
+    assert fast["machine_factor"] == 1.0 and fast["pass"] is True
