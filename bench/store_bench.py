@@ -982,8 +982,8 @@ def machine_factor(results: dict[str, Any]) -> float | None:
     target above what the issue wrote). ``None`` when the run has none of those figures.
 
     A proxy: both reference figures include a thread hop and a commit, while a bulk import is
-    CPU-bound. On the development VM both put it at 0.4-0.7 of the issue's machine, which agrees
-    with plain CPU timings there (``sum(range(10**6))`` 13-20 ms with Python 3.11)."""
+    CPU-bound. On the development VM they put it at 0.4-0.7 of the issue's machine from run to
+    run."""
     raw = results.get(REFERENCE_CONTENDER, {})
     factors = []
     for metric, (kind, reference) in REFERENCE_MACHINE.items():
@@ -1105,8 +1105,9 @@ def print_table(report: dict[str, Any], checks: list[dict[str, Any]]) -> None:
             basis = (
                 "no reference figures in this run, judged as written"
                 if factor is None
-                else f"scaled by {factor:.2f}: {REFERENCE_CONTENDER} against the issue's 12,000 "
-                "appends/s and 100 µs recent-20, the better ratio, at most 1"
+                else f"scaled by {factor:.2f}: {REFERENCE_CONTENDER} against the issue's "
+                + " and ".join(f"{metric} {ref:,.0f}" for metric, (_, ref) in REFERENCE_MACHINE.items())
+                + ", the better ratio, at most 1"
             )
             console.print(
                 f"{c['backend']} {c['metric']}: {c['value']:,.0f} against {c['scaled_target']:,.0f}, "
