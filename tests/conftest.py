@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
+from serve_process import ServeProcess, running_serve
 
 POSTGRES_HINT = (
     "start PostgreSQL with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start; "
@@ -75,3 +78,26 @@ def redis_url() -> str:
     except redis.exceptions.ConnectionError as exc:
         _unavailable(f"Redis at {url} ({exc})", REDIS_HINT)
     return url
+
+
+@pytest.fixture
+def serve_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """A real ``convoledger serve`` on a fresh SQLite file, with accounts ``a`` and ``b``."""
+    base = tmp_path_factory.mktemp("serve-sqlite")
+    with running_serve(f"sqlite:///{base / 'ledger.db'}", log_dir=base) as proc:
+        yield proc
+
+
+@pytest.fixture
+def serve_postgres(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """A real ``convoledger serve`` on the test PostgreSQL database, with fresh accounts ``a``
+    and ``b`` (so no cleanup is needed)."""
+    with running_serve(postgres_url, log_dir=tmp_path_factory.mktemp("serve-postgres")) as proc:
+        yield proc
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def serve(request: pytest.FixtureRequest) -> ServeProcess:
+    """``serve_sqlite`` and ``serve_postgres`` in turn: a test written once runs on both."""
+    proc: ServeProcess = request.getfixturevalue(f"serve_{request.param}")
+    return proc
