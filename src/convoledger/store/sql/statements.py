@@ -440,7 +440,11 @@ class Statements:
         # analytics
         self.stats = q(
             sa.select(
-                C.c.status, C.c.kind, sa.func.count(), sa.func.coalesce(sa.func.sum(C.c.message_count), 0)
+                C.c.status,
+                C.c.kind,
+                sa.func.count(),
+                sa.func.coalesce(sa.func.sum(C.c.message_count), 0),
+                sa.func.coalesce(sa.func.sum(sa.case((C.c.message_count > 0, 1), else_=0)), 0),
             )
             .where(C.c.owner_id == bp("owner_id"))
             .group_by(C.c.status, C.c.kind)
