@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from convoledger.errors import Conflict, NotFound
+from convoledger.errors import Conflict, NotFound, SessionExists
 from convoledger.models.policy import LifecyclePolicy
 from convoledger.models.records import (
     SCHEMA_VERSION,
@@ -626,7 +626,8 @@ class Ledger:
         ``restore_session_from_backup``) as a new ``agent_session`` of this owner, in one
         transaction: the session with its messages in order (``seq`` 1..n).
 
-        As in the seed, ``Conflict`` ("Session … already exists") when this owner already has a
+        As in the seed, ``SessionExists`` (a ``Conflict`` and a ``ValueError``: "Session … already
+        exists") when this owner already has a
         session with the backup's ``session_id``. The backup's ``session.id`` is kept when it is
         a UUID not used here, else a new id is given. ``is_active: false`` restores the session
         ``inactive`` with its lifecycle event. ``user_id`` becomes the session's ``user_id``.
@@ -640,7 +641,7 @@ class Ledger:
         )
         session_id = restore.conversation.session_id
         if await self.store.find_conversation(self.owner, session_id=session_id) is not None:
-            raise Conflict(f"Session {session_id} already exists")
+            raise SessionExists(f"Session {session_id} already exists")
         messages = [self._with_token_count(m) for m in restore.messages]
         return await self.store.import_conversation(
             self.owner, restore.conversation, messages, events=restore.events

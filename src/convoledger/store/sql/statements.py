@@ -53,6 +53,8 @@ K = schema.api_keys
 
 #: Columns selected for a conversation: ``pk`` then ``CONVERSATION_COLUMNS``.
 CONV_COLS = [C.c.pk, *(C.c[n] for n in CONVERSATION_COLUMNS)]
+
+
 def message_columns(dialect_name: str) -> list[sa.ColumnElement[Any]]:
     """What the store selects for a message, as ``Codec.message`` decodes it: the
     ``MESSAGE_READ_COLUMNS`` on PostgreSQL; on SQLite the dense columns then the usually-empty
@@ -395,10 +397,7 @@ class Statements:
         self.msg_exists = q(sa.select(M.c.seq).where(msg_key))
         self.msg_delete = q(sa.delete(M).where(msg_key))
         self.msg_last = q(
-            sa.select(*self.msg_cols)
-            .where(M.c.conversation_pk == bp("pk"))
-            .order_by(M.c.seq.desc())
-            .limit(1)
+            sa.select(*self.msg_cols).where(M.c.conversation_pk == bp("pk")).order_by(M.c.seq.desc()).limit(1)
         )
         self.msg_delete_seq = q(sa.delete(M).where(M.c.conversation_pk == bp("pk"), M.c.seq == bp("seq")))
         self.msg_delete_all = q(sa.delete(M).where(M.c.conversation_pk == bp("pk")))
