@@ -17,7 +17,10 @@ Deliberate differences from the seed's code, where it would lose data:
   ``extra_data`` such as ``{}`` (the seed's ``if message_data["extra_data"]`` drops it);
 - only ``session.session_id`` and each message's ``role`` / ``content`` are required; the other
   keys default to ``None`` (``is_active`` to ``True``); role names are accepted in any case
-  (``"USER"`` = ``"user"``).
+  (``"USER"`` = ``"user"``);
+- ``content`` may be empty, as the seed's column allows: the seed's export has no
+  ``tool_calls``, so an assistant message that only called tools comes back with empty content
+  (and its tool results without their call — restore convoledger's bundle to keep them).
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ from typing import Any
 from convoledger.models.agent_session import (
     MessageRole,
     chat_role,
-    check_message_content,
 )
 from convoledger.models.records import ConversationKind, ConversationRecord, MessageRecord, new_message_id
 from convoledger.models.serialization import check_json_value
@@ -218,7 +220,6 @@ def _restore_message(raw: Any, i: int, conversation_id: str, now: datetime) -> M
     content = raw["content"]
     if not isinstance(content, str):
         raise ValueError(f"{where}.content must be a string")
-    check_message_content(role, content, None)
     message_id = raw.get("id")
     if message_id is not None and (not isinstance(message_id, str) or not message_id):
         raise ValueError(f"{where}.id must be a non-empty string")
