@@ -49,7 +49,6 @@ from convoledger.models.timeutil import UtcDatetime, utcnow
 #: Participant types, used as the role of multi-participant messages (conversation-models seed).
 PARTICIPANT_ROLES: tuple[str, ...] = ("user", "master_controller", "agent")
 #: Roles a message list may be filtered by: chat roles and participant types.
-AnyRole = Literal["user", "assistant", "system", "tool", "master_controller", "agent"]
 ANY_ROLES: tuple[str, ...] = ("user", "assistant", "system", "tool", "master_controller", "agent")
 
 MAX_PAGE_SIZE = 100
