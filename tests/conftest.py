@@ -101,3 +101,20 @@ def serve(request: pytest.FixtureRequest) -> ServeProcess:
     """``serve_sqlite`` and ``serve_postgres`` in turn: a test written once runs on both."""
     proc: ServeProcess = request.getfixturevalue(f"serve_{request.param}")
     return proc
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def serve_module(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServeProcess]:
+    """Like ``serve``, but one server per test module and backend (SQLite, then PostgreSQL), for
+    modules with many HTTP tests. Tests share the accounts ``a`` and ``b``: use fresh
+    ``session_id`` values, or ``proc.new_account()`` where a test needs an empty account."""
+    base = tmp_path_factory.mktemp(f"serve-module-{request.param}")
+    url = (
+        f"sqlite:///{base / 'ledger.db'}"
+        if request.param == "sqlite"
+        else str(request.getfixturevalue("postgres_url"))
+    )
+    with running_serve(url, log_dir=base) as proc:
+        yield proc

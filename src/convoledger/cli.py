@@ -57,7 +57,7 @@ DatabaseUrl = Annotated[
 
 
 class ExportFormat(StrEnum):
-    """Export formats: a lossless JSON bundle, or the messages as CSV."""
+    """Export formats: the JSON document (seed shape + lossless bundle), or the messages as CSV."""
 
     json = "json"
     csv = "csv"
@@ -176,12 +176,13 @@ def export(
     ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Export one session as a lossless JSON bundle or its messages as CSV."""
+    """Export one session as JSON (the agent-session seed's document with the lossless bundle
+    inside, as ``GET …/export`` gives it) or its messages as CSV."""
 
     async def work(ledger: Any) -> bytes:
         if format is ExportFormat.csv:
             return str(await ledger.export_csv(session)).encode()
-        return orjson.dumps(await ledger.export_bundle(session), option=orjson.OPT_INDENT_2)
+        return orjson.dumps(await ledger.export_document(session), option=orjson.OPT_INDENT_2)
 
     data = _run(lambda: _with_ledger(database_url, owner, work))
     if output is None:

@@ -30,3 +30,12 @@ class ConversationNotActive(Conflict):
 
 
 __all__ = ["LedgerError", "NotFound", "Conflict", "ConversationNotActive", "InvalidTransition"]
+
+
+class SessionExists(Conflict, ValueError):
+    """Restoring a backup whose ``session_id`` this owner already has (the agent-session seed's
+    ``restore_session_from_backup`` raises ``ValueError`` "Session … already exists"; this is
+    both a ``Conflict`` — HTTP 409 — and the seed's ``ValueError``)."""
+
+
+__all__ += ["SessionExists"]

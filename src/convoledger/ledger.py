@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from convoledger.errors import Conflict, NotFound
+from convoledger.errors import Conflict, NotFound, SessionExists
 from convoledger.models.policy import LifecyclePolicy
 from convoledger.models.records import (
     SCHEMA_VERSION,
@@ -30,8 +30,21 @@ from convoledger.models.records import (
     MemoryEntry,
     MessageRecord,
     ProviderCallRecord,
+    new_id,
 )
-from convoledger.models.status import ConversationStatus, LifecycleEvent, parse_status
+from convoledger.models.seed_backup import (
+    SEED_CSV_COLUMNS,
+    parse_seed_backup,
+    seed_export_document,
+    seed_message_dict,
+)
+from convoledger.models.status import (
+    ConversationStatus,
+    LifecycleEvent,
+    check_transition,
+    make_transition,
+    parse_status,
+)
 from convoledger.models.timeutil import utcnow
 from convoledger.store.base import ConversationPage, ConversationQuery, MessageQuery, OwnerStats, Store
 
@@ -39,22 +52,25 @@ from convoledger.store.base import ConversationPage, ConversationQuery, MessageQ
 BUNDLE_FORMAT = "convoledger.bundle"
 BUNDLE_VERSION = 1
 
-#: Columns of the CSV export of messages, in order.
+#: Key of the lossless bundle inside the JSON export document (next to the seed's
+#: ``session`` and ``messages``); the bundle carries its own ``format`` and ``bundle_version``.
+EXPORT_BUNDLE_KEY = "convoledger_bundle"
+
+#: Columns of the CSV export of messages, in order: the agent-session seed's seven columns
+#: (section 10 ``convert_to_csv``: ``message_id, role, content, tool_call_id, tool_name,
+#: created_at, updated_at``), then convoledger's (``ledger_role`` is the stored role, e.g.
+#: ``master_controller``, where ``role`` shows the seed's chat role).
 CSV_COLUMNS = (
+    *SEED_CSV_COLUMNS,
     "seq",
-    "id",
-    "created_at",
-    "role",
     "sender",
     "recipient",
     "message_type",
-    "content",
-    "tool_call_id",
-    "tool_name",
     "tool_calls",
     "extra_data",
     "token_count",
     "redacted",
+    "ledger_role",
 )
 
 ConversationRef = ConversationRecord | str
@@ -188,10 +204,43 @@ class Ledger:
 
     # -- conversations ------------------------------------------------------------------------
     async def create_conversation(
-        self, conversation: ConversationRecord | _ConversationFace
+        self, conversation: ConversationRecord | _ConversationFace, *, reason: str | None = None
     ) -> ConversationRecord:
         """Store a new conversation from a record or any seed face; ``Conflict`` when its id,
-        session_id or session_key is taken by this owner."""
+        session_id or session_key is taken by this owner.
+
+        A conversation created in another status than ``active`` (e.g. the agent-session seed's
+        ``is_active: false``) is a lifecycle move from ``active``: it is stored in that status
+        together with its ``LifecycleEvent`` (``reason``, actor = the owner) in one transaction;
+        ``InvalidTransition`` when the status machine forbids the move (e.g. created
+        ``archived``), before anything is written.
+        """
+        record = self._conversation_record(conversation)
+        if record.status is ConversationStatus.ACTIVE:
+            return await self.store.create_conversation(self.owner, record)
+        at = utcnow()
+        event = make_transition(
+            record.id,
+            ConversationStatus.ACTIVE,
+            record.status,
+            reason=reason or f"created {record.status.value}",
+            actor=self.owner,
+            at=at,
+        )
+        record = record.model_copy(
+            update={
+                "created_at": at,
+                "updated_at": at,
+                "last_activity_at": at,
+                "message_count": 0,
+                "last_seq": 0,
+            }
+        )
+        return await self.store.import_conversation(self.owner, record, [], events=[event])
+
+    def _conversation_record(
+        self, conversation: ConversationRecord | _ConversationFace
+    ) -> ConversationRecord:
         if isinstance(conversation, ConversationRecord):
             record = conversation.model_copy(update={"owner_id": self.owner})
         else:
@@ -202,7 +251,9 @@ class Ledger:
                     "not a ConversationRecord or a seed conversation face"
                 )
             record = to_record(self.owner)
-        return await self.store.create_conversation(self.owner, record)
+        if not isinstance(record, ConversationRecord):
+            raise ValueError(f"{type(conversation).__name__}.to_record() did not return a ConversationRecord")
+        return record
 
     async def get_or_create_conversation(
         self, conversation: ConversationRecord | _ConversationFace
@@ -272,10 +323,48 @@ class Ledger:
         """The owner's conversations (see ``ConversationQuery``)."""
         return await self.store.list_conversations(self.owner, query or ConversationQuery())
 
-    async def update_conversation(self, ref: ConversationRef, **changes: Any) -> ConversationRecord:
-        """Change descriptive fields (see ``store.base.UPDATABLE_CONVERSATION_FIELDS``)."""
+    async def update_conversation(
+        self,
+        ref: ConversationRef,
+        *,
+        is_active: bool | None = None,
+        reason: str | None = None,
+        **changes: Any,
+    ) -> ConversationRecord:
+        """Change descriptive fields (see ``store.base.UPDATABLE_CONVERSATION_FIELDS``) and, with
+        ``is_active`` (the agent-session seed's PATCH field), activate or deactivate.
+
+        ``is_active`` equal to the current value changes nothing; otherwise it is the lifecycle
+        move to ``active`` / ``inactive``, recorded as a ``LifecycleEvent`` (``reason``).
+        Checked before anything is written: ``InvalidTransition`` when the status machine
+        forbids the move (e.g. reactivating a terminated session), ``Conflict`` when a new
+        ``session_id`` is taken. The move is made first, then the field changes; should those
+        fail after all (another writer took the session_id in between), the move is undone
+        with a second recorded event and the error is raised.
+        """
         record = await self.resolve(ref)
-        return await self.store.update_conversation(self.owner, record.id, changes)
+        target: ConversationStatus | None = None
+        if is_active is not None and is_active != record.is_active:
+            target = ConversationStatus.ACTIVE if is_active else ConversationStatus.INACTIVE
+            check_transition(record.status, target)
+        new_sid = changes.get("session_id")
+        if new_sid and new_sid != record.session_id:
+            holder = await self.store.find_conversation(self.owner, session_id=new_sid)
+            if holder is not None and holder.id != record.id:
+                raise Conflict(f"session_id {new_sid!r} is already used by another conversation")
+        if target is not None:
+            before = record.status
+            record, _ = await self.transition(
+                record, target, reason=reason or f"is_active set to {str(is_active).lower()}"
+            )
+        if not changes:
+            return record
+        try:
+            return await self.store.update_conversation(self.owner, record.id, changes)
+        except Conflict:
+            if target is not None:
+                await self.transition(record, before, reason="undone: the update it came with was refused")
+            raise
 
     async def delete_conversation(self, ref: ConversationRef) -> None:
         """Delete the conversation and everything recorded about it."""
@@ -477,12 +566,27 @@ class Ledger:
 
         Restoring it into an empty ledger and exporting again gives an identical bundle.
         """
+        return (await self._bundle(await self.resolve(ref)))[1]
+
+    async def export_document(self, ref: ConversationRef) -> dict[str, Any]:
+        """The JSON export of one conversation (``GET …/export?format=json``, ``convoledger
+        export``): the agent-session seed's document — ``session`` and ``messages`` with the
+        seed's keys (section 10 ``export_session_data``; ``models.seed_backup``) — plus the
+        lossless bundle (``export_bundle``) under :data:`EXPORT_BUNDLE_KEY`.
+
+        ``import_document`` restores it from the bundle, so export → import → export gives an
+        identical document; the seed's own ``restore_session_from_backup`` reads it too.
+        """
         record = await self.resolve(ref)
+        messages, bundle = await self._bundle(record)
+        return {**seed_export_document(record, messages), EXPORT_BUNDLE_KEY: bundle}
+
+    async def _bundle(self, record: ConversationRecord) -> tuple[list[MessageRecord], dict[str, Any]]:
         messages = await self.store.list_messages(self.owner, record.id, MessageQuery())
         events = await self.store.list_lifecycle_events(self.owner, record.id)
         memory = await self.store.get_memory(self.owner, record.id)
         calls = await self.store.list_provider_calls(self.owner, record.id)
-        return {
+        return messages, {
             "format": BUNDLE_FORMAT,
             "bundle_version": BUNDLE_VERSION,
             "schema_version": SCHEMA_VERSION,
@@ -492,6 +596,72 @@ class Ledger:
             "memory": [e.model_dump(mode="json") for e in memory],
             "provider_calls": [c.model_dump(mode="json") for c in calls],
         }
+
+    async def import_document(self, document: Any) -> ConversationRecord:
+        """Restore any JSON export into this owner's ledger (``POST /api/agent-sessions/import``):
+
+        - a document with :data:`EXPORT_BUNDLE_KEY` (``export_document``): its bundle is restored
+          exactly (``restore_bundle``; the seed part beside it is derived data and not read);
+        - a bare bundle (``format`` = ``convoledger.bundle``, ``export_bundle``): restored exactly;
+        - a seed-shaped backup ``{"session": {...}, "messages": [...]}``: ``restore_seed_backup``.
+
+        ``ValueError`` for anything else or a malformed export (nothing written); ``Conflict``
+        when the session already exists here.
+        """
+        if not isinstance(document, dict):
+            raise ValueError(f"an export must be a JSON object, got {type(document).__name__}")
+        if EXPORT_BUNDLE_KEY in document:
+            return await self.restore_bundle(document[EXPORT_BUNDLE_KEY])
+        if "format" in document:
+            return await self.restore_bundle(document)
+        if "session" in document:
+            return await self.restore_seed_backup(document)
+        raise ValueError(
+            "not an export: expected the seed's backup {'session': {...}, 'messages': [...]}, "
+            f"a document with {EXPORT_BUNDLE_KEY!r}, or a convoledger bundle ('format': {BUNDLE_FORMAT!r})"
+        )
+
+    async def restore_seed_backup(self, backup: Any, *, user_id: str | None = None) -> ConversationRecord:
+        """Restore a backup in the agent-session seed's shape (section 10
+        ``restore_session_from_backup``) as a new ``agent_session`` of this owner, in one
+        transaction: the session with its messages in order (``seq`` 1..n).
+
+        As in the seed, ``SessionExists`` (a ``Conflict`` and a ``ValueError``: "Session … already
+        exists") when this owner already has a
+        session with the backup's ``session_id``. The backup's ``session.id`` is kept when it is
+        a UUID not used here, else a new id is given. ``is_active: false`` restores the session
+        ``inactive`` with its lifecycle event. ``user_id`` becomes the session's ``user_id``.
+        Rules and deliberate differences: ``models.seed_backup``. ``ValueError`` for a malformed
+        backup (nothing written).
+        """
+        session = backup.get("session") if isinstance(backup, dict) else None
+        conversation_id = await self._restore_id(session.get("id") if isinstance(session, dict) else None)
+        restore = parse_seed_backup(
+            backup, owner_id=self.owner, conversation_id=conversation_id, user_id=user_id, actor=self.owner
+        )
+        session_id = restore.conversation.session_id
+        if await self.store.find_conversation(self.owner, session_id=session_id) is not None:
+            raise SessionExists(f"Session {session_id} already exists")
+        messages = [self._with_token_count(m) for m in restore.messages]
+        return await self.store.import_conversation(
+            self.owner, restore.conversation, messages, events=restore.events
+        )
+
+    async def _restore_id(self, wanted: Any) -> str:
+        """``wanted`` as canonical UUID text when it is a UUID this owner does not use, else a new id."""
+        import uuid
+
+        try:
+            candidate = str(uuid.UUID(wanted)) if isinstance(wanted, str) else None
+        except ValueError:
+            candidate = None
+        if candidate is None:
+            return new_id()
+        try:
+            await self.store.get_conversation(self.owner, candidate)
+        except NotFound:
+            return candidate
+        return new_id()
 
     async def restore_bundle(self, bundle: dict[str, Any]) -> ConversationRecord:
         """Restore a bundle made by ``export_bundle`` as it was (same ids, seqs, statuses and
@@ -552,7 +722,9 @@ class Ledger:
         return ImportOutcome(stored, created=True, messages=len(stored_messages))
 
     async def export_csv(self, ref: ConversationRef) -> str:
-        """The conversation's messages as CSV (``CSV_COLUMNS``; JSON columns as JSON text)."""
+        """The conversation's messages as CSV, one row each in ``seq`` order (``CSV_COLUMNS``:
+        the seed's seven columns with the seed's values — ``updated_at`` = ``created_at`` when
+        never edited — then convoledger's; JSON columns as JSON text, empty for null)."""
         import orjson
 
         record = await self.resolve(ref)
@@ -561,22 +733,25 @@ class Ledger:
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
         for m in messages:
+            seed = seed_message_dict(m)
             writer.writerow(
                 [
+                    seed["id"],
+                    seed["role"],
+                    seed["content"],
+                    seed["tool_call_id"],
+                    seed["tool_name"],
+                    seed["created_at"],
+                    seed["updated_at"],
                     m.seq,
-                    m.id,
-                    m.created_at.isoformat(),
-                    m.role,
                     m.sender or "",
                     m.recipient or "",
                     m.message_type or "",
-                    m.content,
-                    m.tool_call_id or "",
-                    m.tool_name or "",
                     orjson.dumps(m.tool_calls).decode() if m.tool_calls is not None else "",
                     orjson.dumps(m.extra_data).decode() if m.extra_data is not None else "",
                     "" if m.token_count is None else m.token_count,
                     "true" if m.redacted else "false",
+                    m.role,
                 ]
             )
         return out.getvalue()

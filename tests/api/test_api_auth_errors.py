@@ -53,7 +53,7 @@ async def test_the_token_scopes_to_its_account(api: Api) -> None:
     r = await api.client.get("/api/agent-sessions", headers=api.a)
     assert [s["id"] for s in r.json()["items"]] == [created["id"]]
     r = await api.client.get("/api/agent-sessions", headers=api.b)
-    assert r.json() == {"items": [], "total": 0, "page": 1, "size": 50}
+    assert r.json() == {"items": [], "total": 0, "page": 1, "size": 20}  # seed §12: size defaults to 20
 
 
 async def test_unknown_route_and_method_are_problems(api: Api) -> None:

@@ -51,8 +51,9 @@ async def test_export_json_round_trips_through_import(api: Api) -> None:
     r = await api.client.get(f"/api/agent-sessions/{s['id']}/export", headers=api.a)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
     assert 'filename="exp-1.json"' in r.headers["content-disposition"]
-    bundle = r.json()
-    assert bundle["format"] == "convoledger.bundle" and len(bundle["messages"]) == 2
+    bundle = r.json()  # the seed's document with the lossless bundle inside
+    assert bundle["convoledger_bundle"]["format"] == "convoledger.bundle" and len(bundle["messages"]) == 2
+    assert bundle["session"]["session_id"] == "exp-1" and bundle["session"]["is_active"] is False
     # the same account already has it: 409, nothing changes
     assert_problem(await api.client.post("/api/agent-sessions/import", json=bundle, headers=api.a), 409)
     # another account restores it exactly
@@ -70,8 +71,12 @@ async def test_export_json_round_trips_through_import(api: Api) -> None:
 
 async def test_import_rejects_malformed_bundles(api: Api) -> None:
     s = await api.create_session(session_id="src")
-    bundle = (await api.client.get(f"/api/agent-sessions/{s['id']}/export", headers=api.a)).json()
+    document = (await api.client.get(f"/api/agent-sessions/{s['id']}/export", headers=api.a)).json()
+    bundle = document["convoledger_bundle"]
     bad = [
+        {**document, "convoledger_bundle": {**bundle, "format": "other"}},
+        {"session": {"session_name": "no session_id"}, "messages": []},
+        {"session": {"session_id": "x"}, "messages": [{"role": "narrator", "content": "hi"}]},
         {},
         {**bundle, "format": "other"},
         {**bundle, "bundle_version": 99},

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from api_helpers import Api, assert_problem
 
 SESSION_FIELDS = {
-    "id", "session_id", "name", "description", "agent_name", "agent_instructions", "status",
+    "id", "session_id", "name", "session_name", "description", "agent_name", "agent_instructions", "status",
     "is_active", "kind", "participants", "user_id", "device_id", "topic", "current_goal",
     "metadata", "message_count", "created_at", "updated_at", "last_activity_at",
 }  # fmt: skip
@@ -58,7 +58,10 @@ async def test_create_rejects_bad_input_with_422(api: Api) -> None:
         {"participants": [{"participant_id": "a1", "participant_type": "agent"}]},  # agent w/o role
         {"participants": [{"participant_id": "x", "participant_type": "robot"}]},
         {"metadata": "not an object"},
-        {"name": "x" * 201},
+        {"name": "x" * 256},  # the seed's String(255)
+        {"session_name": "x" * 256},
+        {"name": "a", "session_name": "b"},
+        {"is_active": "yes"},
     ]
     for body in bad_bodies:
         r = await api.client.post("/api/agent-sessions", json=body, headers=api.a)
@@ -158,7 +161,8 @@ async def test_patch_errors(api: Api) -> None:
     assert_problem(await api.client.patch(url, json={}, headers=api.a), 422, "invalid-input")
     body = assert_problem(await api.client.patch(url, json={"status": "archived"}, headers=api.a), 422)
     assert "transition" in body["detail"]
-    assert_problem(await api.client.patch(url, json={"is_active": False}, headers=api.a), 422)
+    assert_problem(await api.client.patch(url, json={"is_active": None}, headers=api.a), 422)
+    assert_problem(await api.client.patch(url, json={"name": "a", "session_name": "b"}, headers=api.a), 422)
     assert_problem(await api.client.patch(url, json={"session_id": "two"}, headers=api.a), 409, "conflict")
     assert (await api.client.get(url, headers=api.a)).json()["session_id"] == "one"
 

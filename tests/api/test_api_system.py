@@ -50,8 +50,9 @@ async def test_metrics_count_requests_by_route_template(api: Api) -> None:
 async def test_stats_count_only_the_callers_data(api: Api) -> None:
     empty = (await api.client.get("/api/stats", headers=api.a)).json()
     assert empty == {
-        "sessions": 0, "active_sessions": 0, "messages": 0, "average_messages_per_session": 0.0,
-        "by_status": empty["by_status"], "by_kind": empty["by_kind"],
+        "total_sessions": 0, "active_sessions": 0, "total_messages": 0,
+        "average_messages_per_session": 0.0, "sessions_with_conversations": 0,
+        "sessions": 0, "messages": 0, "by_status": empty["by_status"], "by_kind": empty["by_kind"],
     }  # fmt: skip
     assert sum(empty["by_status"].values()) == 0
     s1 = await api.create_session()
@@ -75,6 +76,8 @@ async def test_stats_count_only_the_callers_data(api: Api) -> None:
     await api.post_message(other["id"], headers=api.b)
     stats = (await api.client.get("/api/stats", headers=api.a)).json()
     assert stats["sessions"] == 3 and stats["active_sessions"] == 2 and stats["messages"] == 3
+    assert stats["total_sessions"] == 3 and stats["total_messages"] == 3
+    assert stats["sessions_with_conversations"] == 1  # only s1 has messages
     assert stats["average_messages_per_session"] == 1.0
     assert stats["by_status"].get("active") == 2 and stats["by_status"].get("inactive") == 1
     assert stats["by_kind"].get("agent_session") == 2 and stats["by_kind"].get("conversation_session") == 1
@@ -87,16 +90,18 @@ async def test_health_route_scores_a_session(api: Api) -> None:
     assert h["score"] == 80 and h["grade"] == "healthy"
     assert [f["name"] for f in h["factors"]] == ["empty"]
     assert h["id"] == s["id"] and h["metrics"]["message_count"] == 0
+    assert h["external_session_id"] == s["session_id"]
     await api.post_message(s["id"], content="help?")
     h = (await api.client.get(url, headers=api.a)).json()
     assert [f["name"] for f in h["factors"]] == ["unanswered"] and h["score"] == 90
     await api.post_message(s["id"], role="assistant", content="sure")
     h = (await api.client.get(url, headers=api.a)).json()
-    assert h["score"] == 100 and h["factors"] == [] and h["recommendations"] == ["No action needed."]
+    # convoledger's report: its own recommendations are under "actions" ("recommendations" is the seed's)
+    assert h["score"] == 100 and h["factors"] == [] and h["actions"] == ["No action needed."]
     await api.client.put(f"/api/agent-sessions/{s['id']}/deactivate", headers=api.a)
     h = (await api.client.get(url, headers=api.a)).json()
     assert h["score"] == 90 and h["status"] == "inactive"
-    assert any("activate" in r for r in h["recommendations"])
+    assert any("activate" in r for r in h["actions"])
     assert_problem(await api.client.get("/api/agent-sessions/nope/health", headers=api.a), 404)
 
 

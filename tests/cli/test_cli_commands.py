@@ -76,11 +76,15 @@ def test_export_and_show_a_session(runner: CliRunner, db: str, tmp_path: Path) -
         app, ["export", session, "--owner", "carol", "-o", str(bundle_path), "--database-url", db]
     )
     assert exported.exit_code == 0, exported.output
-    bundle = orjson.loads(bundle_path.read_bytes())
+    document = orjson.loads(bundle_path.read_bytes())
+    bundle = document["convoledger_bundle"]  # the lossless bundle inside the seed's document
     assert bundle["format"] == "convoledger.bundle"
     assert bundle["messages"][0]["content"] == first_text
+    assert document["session"]["session_id"] == session
+    assert document["messages"][0]["content"] == first_text
     as_csv = runner.invoke(app, ["export", session, "--owner", "carol", "-f", "csv", "--database-url", db])
-    assert as_csv.stdout.splitlines()[0].startswith("seq,id,created_at,role")
+    header = "message_id,role,content,tool_call_id,tool_name,created_at,updated_at,seq"
+    assert as_csv.stdout.splitlines()[0].startswith(header)
     shown = runner.invoke(app, ["show", session, "--owner", "carol", "--database-url", db])
     assert shown.exit_code == 0
     assert first_text[:30] in shown.stdout.replace("\n", " ") or first_text.split()[0] in shown.stdout

@@ -226,8 +226,9 @@ async def test_csv_export_has_one_row_per_message(ledger: Ledger) -> None:
     conv = await _rich_conversation(ledger)
     rows = list(csv.reader(io.StringIO(await ledger.export_csv(conv))))
     assert tuple(rows[0]) == CSV_COLUMNS
-    assert [r[0] for r in rows[1:]] == ["1", "2", "3", "4", "5", "6"]
-    by_seq = {r[0]: dict(zip(CSV_COLUMNS, r, strict=True)) for r in rows[1:]}
+    seq_column = CSV_COLUMNS.index("seq")  # after the seed's seven columns
+    assert [r[seq_column] for r in rows[1:]] == ["1", "2", "3", "4", "5", "6"]
+    by_seq = {r[seq_column]: dict(zip(CSV_COLUMNS, r, strict=True)) for r in rows[1:]}
     assert by_seq["3"]["tool_calls"].startswith('[{"id":"call_1"')
     assert by_seq["4"]["tool_call_id"] == "call_1"
     assert by_seq["5"]["content"] == "HAT069 leaves at 06:00 — مرحبا 🌍"

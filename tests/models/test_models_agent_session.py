@@ -172,21 +172,29 @@ def test_agent_session_dict_is_a_superset_of_the_seed_export() -> None:
 
 
 # -- SessionMessage ----------------------------------------------------------------------------
-def test_extra_data_json_string_is_parsed() -> None:
+def test_extra_data_is_the_seeds_json_text() -> None:
+    """Seed §2: extra_data is Text holding JSON; §7 reads it with json.loads(message.extra_data)."""
     m = SessionMessage(
         session_id="sess", role="tool", content="42", tool_call_id="call_1", extra_data='{"rows": [1, 2]}'
     )
-    assert m.extra_data == {"rows": [1, 2]}
-    assert SessionMessage(session_id="sess", role="user", content="x", extra_data={"a": 1}).extra_data == {
-        "a": 1
-    }
-    assert (
-        SessionMessage(session_id="sess", role="user", content="x", extra_data='"text"').extra_data == "text"
-    )
+    assert m.extra_data == '{"rows": [1, 2]}' and json.loads(m.extra_data) == {"rows": [1, 2]}
+    assert m.extra_data_value == {"rows": [1, 2]}
+    # a caller passing a dict (convoledger's earlier API) still works; it reads back as JSON text
+    as_dict = SessionMessage(session_id="sess", role="user", content="x", extra_data={"a": 1})
+    assert as_dict.extra_data == '{"a": 1}' and as_dict.extra_data_value == {"a": 1}
+    text = SessionMessage(session_id="sess", role="user", content="x", extra_data='"text"')
+    assert text.extra_data == '"text"' and text.extra_data_value == "text"
+    compact = SessionMessage(session_id="sess", role="user", content="x", extra_data='{"k":"v"}')
+    assert compact.extra_data == '{"k": "v"}'  # kept in json.dumps' canonical form
+    for empty in (None, "", "null"):
+        none = SessionMessage(session_id="sess", role="user", content="x", extra_data=empty)
+        assert none.extra_data is None and none.extra_data_value is None
     with pytest.raises(ValueError, match="extra_data is a string but not valid JSON"):
         SessionMessage(session_id="sess", role="user", content="x", extra_data="{not json")
-    m.extra_data = "[1, 2]"  # assignment parses too
-    assert m.extra_data == [1, 2]
+    with pytest.raises(ValueError, match="not a JSON value"):
+        SessionMessage(session_id="sess", role="user", content="x", extra_data={"when": datetime.now(UTC)})
+    m.extra_data = [1, 2]  # assignment is validated too
+    assert m.extra_data == "[1, 2]"
 
 
 def test_session_message_rules() -> None:
@@ -225,7 +233,8 @@ def test_session_message_record_round_trip() -> None:
     )
     assert rec.extra_data == "a plain string value"  # a JSON value in the record, not JSON text
     back = SessionMessage.from_record(rec)
-    assert back == m and back.extra_data == "a plain string value"
+    assert back == m and back.extra_data == '"a plain string value"'
+    assert back.extra_data_value == "a plain string value"
 
 
 def test_session_message_dict_round_trip_and_seed_export() -> None:

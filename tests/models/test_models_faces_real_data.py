@@ -118,7 +118,8 @@ def test_sgd_turn_becomes_session_message_with_intent_in_extra_data() -> None:
     user_turn = next(t for t in turns if t.intent)
     msg = SessionMessage.from_record(user_turn.to_record())
     assert msg.session_id == session.id and msg.role is MessageRole.USER and msg.content == user_turn.text
-    assert msg.extra_data == {"intent": user_turn.intent, "slots": user_turn.slots}
+    assert msg.extra_data_value == {"intent": user_turn.intent, "slots": user_turn.slots}
+    assert json.loads(msg.extra_data) == msg.extra_data_value  # the seed's JSON text
     # and back: the session message's extra_data gives the turn its intent and slots again
     assert ConversationTurn.from_record(msg.to_record()) == user_turn.model_copy(update={"sender": None})
     # AgentSession → record → Conversation keeps the shared fields

@@ -424,10 +424,14 @@ async def test_stats_counts_by_status_and_kind(store: Store, owner: str, other_o
 
     stats = await store.stats(owner)
     assert (stats.conversations, stats.active_conversations, stats.messages) == (3, 2, 4)
+    assert stats.conversations_with_messages == 2  # a and b; c has none
     assert {k: v for k, v in stats.by_status.items() if v} == {"active": 2, "inactive": 1}
     assert {k: v for k, v in stats.by_kind.items() if v} == {"agent_session": 2, "chat_session": 1}
+    await store.clear_messages(owner, b.id)  # emptied again: no longer counted
+    assert (await store.stats(owner)).conversations_with_messages == 1
     empty = await store.stats(f"nobody-{uuid.uuid4()}")
     assert (empty.conversations, empty.active_conversations, empty.messages) == (0, 0, 0)
+    assert empty.conversations_with_messages == 0
 
 
 async def test_conversations_idle_since_spans_owners_and_keeps_only_active(

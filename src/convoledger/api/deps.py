@@ -9,12 +9,13 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import TypeAdapter
 
 from convoledger.agents import Agent
 from convoledger.api.auth import authenticate
 from convoledger.api.errors import AuthError
 from convoledger.api.metrics import ApiMetrics
-from convoledger.api.schemas import MAX_PAGE_SIZE, AnyRole
+from convoledger.api.schemas import ANY_ROLES, MAX_PAGE_SIZE
 from convoledger.ledger import Ledger
 from convoledger.models.agent_messages import MessageType
 from convoledger.models.timeutil import ensure_utc
@@ -96,8 +97,86 @@ def paging(
     page: Annotated[int, Query(ge=1, le=1_000_000, description="1-based page number")] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="items per page (max 100)")] = 50,
 ) -> Paging:
-    """The paging parameters of a list route (422 for size > 100 or page < 1)."""
+    """The paging parameters of a list route (422 for size > 100 or page < 1); ``size``
+    defaults to 50 (the agent-session seed's default for messages)."""
     return Paging(page, size)
+
+
+def session_paging(
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="1-based page number")] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="items per page (max 100)")] = 20,
+) -> Paging:
+    """``paging`` for the session list, whose ``size`` defaults to 20 (the agent-session seed,
+    section 12 "List Sessions")."""
+    return Paging(page, size)
+
+
+_DATETIME = TypeAdapter(datetime)
+
+#: How a ``created_at`` / ``updated_at`` range is written (the seed says "datetime range").
+RANGE_HELP = (
+    "datetime range, inclusive: '<from>,<to>' (either side may be empty: '<from>,' or ',<to>'), "
+    "or the parameter twice (from, then to); ISO 8601, naive = UTC"
+)
+
+
+def _range_bound(name: str, text: str) -> datetime | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return ensure_utc(_DATETIME.validate_python(text))
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is not an ISO 8601 datetime ({RANGE_HELP})") from None
+
+
+def parse_range(name: str, values: list[str] | None) -> tuple[datetime | None, datetime | None]:
+    """The (from, to) bounds of a seed-style range parameter ``name`` (see :data:`RANGE_HELP`):
+    one value ``'<from>,<to>'`` or two values ``from``, ``to``. ``ValueError`` (→ 422) for any
+    other shape, an unparsable datetime, or ``from`` after ``to``."""
+    if not values:
+        return None, None
+    if len(values) == 1:
+        parts = values[0].split(",")
+        if len(parts) != 2:
+            raise ValueError(f"{name} is a range: {RANGE_HELP}; got {values[0]!r}")
+    elif len(values) == 2:
+        if any("," in v for v in values):
+            raise ValueError(f"{name}: give either '<from>,<to>' once or two plain datetimes ({RANGE_HELP})")
+        parts = values
+    else:
+        raise ValueError(f"{name} given {len(values)} times: {RANGE_HELP}")
+    start, end = _range_bound(name, parts[0]), _range_bound(name, parts[1])
+    if start is not None and end is not None and start > end:
+        raise ValueError(f"{name}: from ({start.isoformat()}) is after to ({end.isoformat()})")
+    return start, end
+
+
+def combine_ranges(
+    name: str, *ranges: tuple[datetime | None, datetime | None]
+) -> tuple[datetime | None, datetime | None]:
+    """The intersection of several (from, to) ranges of one field (e.g. the seed's
+    ``created_at=…`` and convoledger's ``created_from`` / ``created_to``): the latest start and
+    the earliest end. ``ValueError`` when they do not overlap."""
+    starts = [s for s, _ in ranges if s is not None]
+    ends = [e for _, e in ranges if e is not None]
+    start, end = (max(starts) if starts else None), (min(ends) if ends else None)
+    if start is not None and end is not None and start > end:
+        raise ValueError(
+            f"the {name} filters do not overlap: from {start.isoformat()} is after to {end.isoformat()}"
+        )
+    return start, end
+
+
+def parse_role(value: str | None) -> str | None:
+    """A role filter: a chat role or participant type, by value or enum member name, in any
+    case (the seed's ``role=USER``); ``ValueError`` (→ 422) naming the accepted roles."""
+    if value is None:
+        return None
+    role = value.strip().lower()
+    if role not in ANY_ROLES:
+        raise ValueError(f"role must be one of {', '.join(ANY_ROLES)} (any case), got {value!r}")
+    return role
 
 
 def check_range(
@@ -115,7 +194,14 @@ def message_filters(
     search: Annotated[
         str | None, Query(min_length=1, max_length=500, description="full-text: every word must occur")
     ] = None,
-    role: Annotated[AnyRole | None, Query(description="chat role or participant type")] = None,
+    role: Annotated[
+        str | None,
+        Query(
+            max_length=50,
+            description="chat role or participant type, any case (user, USER, assistant, system, tool, "
+            "master_controller, agent)",
+        ),
+    ] = None,
     sender: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     recipient: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     message_type: Annotated[MessageType | None, Query()] = None,
@@ -125,12 +211,16 @@ def message_filters(
     created_to: Annotated[
         datetime | None, Query(description="created_at ≤ this (ISO 8601; naive = UTC)")
     ] = None,
+    created_at: Annotated[list[str] | None, Query(description=f"the seed's filter: {RANGE_HELP}")] = None,
     after_seq: Annotated[int | None, Query(ge=0, description="keyset paging: only seq > after_seq")] = None,
 ) -> MessageQuery:
-    """The message filters of a list route as a ``MessageQuery`` without a window."""
-    since, until = check_range("created", created_from, created_to)
+    """The message filters of a list route as a ``MessageQuery`` without a window (the seed's
+    ``created_at`` range and convoledger's ``created_from`` / ``created_to`` combine)."""
+    since, until = combine_ranges(
+        "created_at", check_range("created", created_from, created_to), parse_range("created_at", created_at)
+    )
     return MessageQuery(
-        role=role,
+        role=parse_role(role),
         sender=sender,
         recipient=recipient,
         message_type=message_type.value if message_type is not None else None,

@@ -3,20 +3,36 @@
 Requests forbid unknown fields (a typo is a 422 naming the field, not silently ignored).
 Datetimes are ISO 8601 in aware UTC on the way out; naive input is taken as UTC (DESIGN.md
 invariant 8). Message roles are the chat roles of the agent-session seed
-(``models.agent_session.MessageRole``: user, assistant, system, tool); ``message_type`` is one
-of the ten ``AgentCommunicationMessage`` types of the conversation-models seed
+(``models.agent_session.MessageRole``: user, assistant, system, tool; the enum's member names,
+``USER`` …, are accepted in any case); ``message_type`` is one of the ten
+``AgentCommunicationMessage`` types of the conversation-models seed
 (``models.agent_messages.MessageType``), or null; session types are ``models.sessions.SessionType``.
+
+The agent-session seed's names are accepted beside convoledger's and both are returned
+(section 12 of the seed): ``session_name`` = ``name``; ``is_active`` ↔ ``status`` (writing
+``is_active`` is an activate/deactivate lifecycle move). A message's ``extra_data`` given as a
+string is the seed's JSON text (``"{\"key\": \"value\"}"``) and is stored as the JSON value
+it holds; the API returns the value, as the seed's export does. Text limits follow the seed's
+columns (``String(255)``) where it gives them.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from convoledger.models.agent_messages import MessageType
-from convoledger.models.agent_session import MessageRole, check_message_content
+from convoledger.models.agent_session import MessageRole, check_message_content, extra_data_value
 from convoledger.models.records import (
     ConversationKind,
     ConversationRecord,
@@ -33,7 +49,7 @@ from convoledger.models.timeutil import UtcDatetime, utcnow
 #: Participant types, used as the role of multi-participant messages (conversation-models seed).
 PARTICIPANT_ROLES: tuple[str, ...] = ("user", "master_controller", "agent")
 #: Roles a message list may be filtered by: chat roles and participant types.
-AnyRole = Literal["user", "assistant", "system", "tool", "master_controller", "agent"]
+ANY_ROLES: tuple[str, ...] = ("user", "assistant", "system", "tool", "master_controller", "agent")
 
 MAX_PAGE_SIZE = 100
 MAX_BATCH = 500
@@ -48,6 +64,32 @@ def _text200() -> Any:
     return Field(default=None, max_length=200)
 
 
+def _seed_ident() -> Any:
+    """An identifier the seed stores in a ``String(255)`` column (session_id)."""
+    return Field(default=None, min_length=1, max_length=255)
+
+
+def _seed_text() -> Any:
+    """Text the seed stores in a ``String(255)`` column (session_name, agent_name, tool names)."""
+    return Field(default=None, max_length=255)
+
+
+def _role_any_case(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+#: A message role: a ``MessageRole`` value or member name in any case (``user``, ``USER``).
+RoleIn = Annotated[MessageRole, BeforeValidator(_role_any_case)]
+
+
+def _one_name(name: str | None, session_name: str | None, given: set[str]) -> str | None:
+    """``name`` and the seed's ``session_name`` are one field: either may be given, both only
+    when equal (``ValueError`` otherwise)."""
+    if "name" in given and "session_name" in given and name != session_name:
+        raise ValueError(f"name ({name!r}) and session_name ({session_name!r}) disagree: give one of them")
+    return session_name if "session_name" in given else name
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -56,12 +98,19 @@ class _Request(BaseModel):
 class SessionCreate(_Request):
     """Body of ``POST /api/agent-sessions``. ``session_id`` is the caller's external id (unique
     per account; ``409`` when taken). Multi-participant sessions (``kind`` conversation_session)
-    are created through ``POST /api/sessions``, which derives their session_key."""
+    are created through ``POST /api/sessions``, which derives their session_key.
 
-    session_id: str | None = _ident()
-    name: str | None = _text200()
+    The seed's body (section 12: ``session_id``, ``session_name``, ``description``,
+    ``agent_name``, ``agent_instructions``, ``is_active``) is accepted as is: ``session_name`` is
+    ``name``; ``is_active: false`` creates the session ``inactive`` with the lifecycle event of
+    that move (``Ledger.create_conversation``)."""
+
+    session_id: str | None = _seed_ident()
+    name: str | None = _seed_text()
+    session_name: str | None = _seed_text()
+    is_active: StrictBool = True
     description: str | None = Field(default=None, max_length=10_000)
-    agent_name: str | None = _text200()
+    agent_name: str | None = _seed_text()
     agent_instructions: str | None = Field(default=None, max_length=100_000)
     kind: ConversationKind = ConversationKind.AGENT_SESSION
     participants: list[ParticipantRecord] = Field(default_factory=list, max_length=100)
@@ -77,21 +126,31 @@ class SessionCreate(_Request):
             raise ValueError(
                 "multi-participant sessions (kind 'conversation_session') are created with POST /api/sessions"
             )
+        _one_name(self.name, self.session_name, self.model_fields_set)
         return self
 
     def to_record(self, owner: str) -> ConversationRecord:
-        """The ``ConversationRecord`` to store for ``owner`` (status active, times now)."""
-        return ConversationRecord(owner_id=owner, **self.model_dump())
+        """The ``ConversationRecord`` to store for ``owner`` (status from ``is_active``, times
+        now). ``ValueError`` when ``name`` and ``session_name`` disagree."""
+        data = self.model_dump(exclude={"session_name", "is_active"})
+        data["name"] = _one_name(self.name, self.session_name, self.model_fields_set)
+        status = ConversationStatus.ACTIVE if self.is_active else ConversationStatus.INACTIVE
+        return ConversationRecord(owner_id=owner, status=status, **data)
 
 
 class SessionUpdate(_Request):
     """Body of ``PATCH /api/agent-sessions/{session}``: only the fields given change (null clears
-    a field). Status changes go through ``activate``/``deactivate``/``transition``."""
+    a field). The seed's body (``session_name``, ``description``, ``is_active``) is accepted:
+    ``is_active`` is an activate/deactivate lifecycle move (409 when the status machine forbids
+    it; nothing when it already holds); any other status change goes through ``POST
+    …/transition``."""
 
-    session_id: str | None = _ident()
-    name: str | None = _text200()
+    session_id: str | None = _seed_ident()
+    name: str | None = _seed_text()
+    session_name: str | None = _seed_text()
+    is_active: StrictBool | None = None
     description: str | None = Field(default=None, max_length=10_000)
-    agent_name: str | None = _text200()
+    agent_name: str | None = _seed_text()
     agent_instructions: str | None = Field(default=None, max_length=100_000)
     participants: list[ParticipantRecord] | None = Field(default=None, max_length=100)
     user_id: str | None = _text200()
@@ -104,33 +163,44 @@ class SessionUpdate(_Request):
     @classmethod
     def _no_status(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            for key in ("status", "is_active"):
-                if key in data:
-                    raise ValueError(
-                        f"{key!r} cannot be patched: use PUT …/activate, PUT …/deactivate "
-                        "or POST …/transition"
-                    )
+            if "status" in data:
+                raise ValueError(
+                    "'status' cannot be patched: use is_active, PUT …/activate, PUT …/deactivate "
+                    "or POST …/transition"
+                )
+            if "is_active" in data and data["is_active"] is None:
+                raise ValueError("is_active must be true or false, not null")
         return data
 
+    @model_validator(mode="after")
+    def _names(self) -> SessionUpdate:
+        _one_name(self.name, self.session_name, self.model_fields_set)
+        return self
+
     def changes(self) -> dict[str, Any]:
-        """The fields the caller set, ready for ``Ledger.update_conversation``; ``ValueError``
-        when none was given."""
-        data = self.model_dump(exclude_unset=True)
+        """The descriptive fields the caller set, ready for ``Ledger.update_conversation``
+        (``session_name`` as ``name``; ``is_active`` is not among them). ``ValueError`` when
+        nothing at all was given, or ``name`` and ``session_name`` disagree."""
+        data = self.model_dump(exclude_unset=True, exclude={"session_name", "is_active"})
+        if "session_name" in self.model_fields_set:
+            data["name"] = _one_name(self.name, self.session_name, self.model_fields_set)
         if "participants" in data:
             data["participants"] = self.participants or []
         if data.get("metadata", {}) is None:
             data["metadata"] = {}
-        if not data:
+        if not data and self.is_active is None:
             raise ValueError("nothing to update: give at least one field")
         return data
 
 
 class SessionOut(BaseModel):
-    """An agent session (any conversation of the account) as the API shows it."""
+    """An agent session (any conversation of the account) as the API shows it: convoledger's
+    fields plus the seed's names (``session_name`` = ``name``, ``is_active`` = status active)."""
 
     id: str
     session_id: str | None
     name: str | None
+    session_name: str | None
     description: str | None
     agent_name: str | None
     agent_instructions: str | None
@@ -151,9 +221,9 @@ class SessionOut(BaseModel):
     @classmethod
     def of(cls, record: ConversationRecord) -> SessionOut:
         """The resource for a stored conversation (the faces' internal metadata key hidden)."""
-        data = record.model_dump(include=set(cls.model_fields) - {"is_active"})
+        data = record.model_dump(include=set(cls.model_fields) - {"is_active", "session_name"})
         data["metadata"] = {k: v for k, v in data["metadata"].items() if k != FACE_KEY}
-        return cls(**data, is_active=record.is_active)
+        return cls(**data, is_active=record.is_active, session_name=record.name)
 
 
 class SessionsPage(BaseModel):
@@ -221,7 +291,8 @@ class ToolCall(BaseModel):
 
 
 class MessageIn(_Request):
-    """A message to append.
+    """A message to append (the seed's body: ``role``, ``content``, ``tool_call_id``,
+    ``tool_name``, ``extra_data``; ``extra_data`` may be the seed's JSON text).
 
     ``id`` is optional: give one to make retries idempotent (the same id twice in one session
     stores one message and returns it). Rules: ``tool`` messages name the call they answer in
@@ -231,16 +302,21 @@ class MessageIn(_Request):
     """
 
     id: str | None = _ident()
-    role: MessageRole
+    role: RoleIn
     content: str = Field(default="", max_length=MAX_CONTENT_CHARS)
     sender: str | None = _text200()
     recipient: str | None = _text200()
     message_type: MessageType | None = None
-    tool_call_id: str | None = _text200()
-    tool_name: str | None = _text200()
+    tool_call_id: str | None = _seed_text()
+    tool_name: str | None = _seed_text()
     tool_calls: list[ToolCall] | None = Field(default=None, max_length=128)
     extra_data: Any = None
     created_at: UtcDatetime | None = None
+
+    @field_validator("extra_data", mode="before")
+    @classmethod
+    def _extra_data(cls, value: Any) -> Any:
+        return extra_data_value(value)
 
     @model_validator(mode="after")
     def _rules(self) -> MessageIn:
@@ -272,10 +348,17 @@ class MessageBatchIn(_Request):
 
 
 class MessagePatch(_Request):
-    """Body of ``PATCH …/messages/{message_id}``: new ``content`` and/or ``extra_data``."""
+    """Body of ``PATCH …/messages/{message_id}``: new ``content`` and/or ``extra_data`` (the
+    seed's ``{"content": "…", "extra_data": "{\"key\": \"value\"}"}``: a string is JSON text,
+    stored as the value it holds; 422 when it is not valid JSON)."""
 
     content: str | None = Field(default=None, max_length=MAX_CONTENT_CHARS)
     extra_data: Any = None
+
+    @field_validator("extra_data", mode="before")
+    @classmethod
+    def _extra_data(cls, value: Any) -> Any:
+        return extra_data_value(value)
 
     def changes(self) -> dict[str, Any]:
         """The fields given; ``ValueError`` when none, or when ``content`` is null."""
@@ -336,22 +419,40 @@ class DeletedCount(BaseModel):
 class ConversationIn(_Request):
     """Body of ``POST /api/agent-sessions/conversation``: the caller's ``session_id`` (created
     when new, with the descriptive fields given here), the ``messages`` to append (1–100), then
-    the configured agent answers."""
+    the configured agent answers. The seed's body (``messages``, ``session_id``,
+    ``session_name``) is accepted as is; ``is_active`` may be given as ``true`` only (a turn
+    needs an active session; an existing inactive one is a 409)."""
 
-    session_id: str = Field(min_length=1, max_length=200)
+    session_id: str = Field(min_length=1, max_length=255)
     messages: list[MessageIn] = Field(min_length=1, max_length=100)
-    agent_name: str | None = _text200()
+    agent_name: str | None = _seed_text()
     agent_instructions: str | None = Field(default=None, max_length=100_000)
-    name: str | None = _text200()
+    name: str | None = _seed_text()
+    session_name: str | None = _seed_text()
+    is_active: StrictBool = True
     description: str | None = Field(default=None, max_length=10_000)
     user_id: str | None = _text200()
     device_id: str | None = _text200()
     topic: str | None = Field(default=None, max_length=1000)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("is_active")
+    @classmethod
+    def _only_active(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError("is_active must be true: a conversation turn needs an active session")
+        return value
+
+    @model_validator(mode="after")
+    def _names(self) -> ConversationIn:
+        _one_name(self.name, self.session_name, self.model_fields_set)
+        return self
+
     def to_record(self, owner: str) -> ConversationRecord:
-        """The session to create when ``session_id`` is new."""
-        return ConversationRecord(owner_id=owner, **self.model_dump(exclude={"messages"}))
+        """The session to create when ``session_id`` is new (``session_name`` as ``name``)."""
+        data = self.model_dump(exclude={"messages", "session_name", "is_active"})
+        data["name"] = _one_name(self.name, self.session_name, self.model_fields_set)
+        return ConversationRecord(owner_id=owner, **data)
 
 
 class ConversationOut(BaseModel):
@@ -396,13 +497,24 @@ class MemoryPage(BaseModel):
 
 # -- stats and health --------------------------------------------------------------------------
 class StatsOut(BaseModel):
-    """``GET /api/stats``: the account's sessions and messages. ``average_messages_per_session``
-    is ``messages / sessions`` (0.0 without sessions)."""
+    """``GET /api/stats``: the account's sessions and messages.
 
-    sessions: int
+    The seed's keys (section 9 ``get_session_statistics``, scoped to the caller's account as the
+    seed scopes to ``user_id``): ``total_sessions``, ``active_sessions``, ``total_messages``,
+    ``average_messages_per_session`` (``total_messages / total_sessions``, 0.0 without
+    sessions) and ``sessions_with_conversations`` — the sessions holding at least one message.
+    (The seed's own expression counts *every* session as soon as any session has a message; the
+    meaningful count is given instead.) convoledger's keys: ``sessions`` and ``messages`` (the
+    same counts under their earlier names), ``by_status``, ``by_kind``.
+    """
+
+    total_sessions: int
     active_sessions: int
-    messages: int
+    total_messages: int
     average_messages_per_session: float
+    sessions_with_conversations: int
+    sessions: int
+    messages: int
     by_status: dict[str, int]
     by_kind: dict[str, int]
 
@@ -416,16 +528,34 @@ class HealthFactor(BaseModel):
 
 
 class HealthOut(BaseModel):
-    """``GET …/{session}/health``: ``score`` 0–100, ``grade`` (healthy ≥ 80, warning ≥ 50,
-    else critical), the factors that lowered it, recommendations, and the measured metrics."""
+    """``GET …/{session}/health``.
 
+    The seed's keys (section 13 ``monitor_session_health``, computed by the seed's
+    ``calculate_health_score`` / ``generate_recommendations`` in ``models.session_health``):
+    ``session_id`` (the session's id, the UUID the seed's path carries), ``is_active``,
+    ``message_count``, ``hours_inactive`` (hours since the newest message's ``created_at``,
+    else the session's ``updated_at``), ``health_score`` (0–100) and ``recommendations`` (the
+    seed's texts).
+
+    convoledger's own report (``api.health``): ``score`` 0–100, ``grade`` (healthy ≥ 80,
+    warning ≥ 50, else critical), the ``factors`` that lowered it, ``actions`` (what to do about
+    them), ``metrics``; plus ``id``, ``external_session_id`` (the caller's ``session_id``),
+    ``status`` and ``computed_at``.
+    """
+
+    session_id: str
+    is_active: bool
+    message_count: int
+    hours_inactive: float
+    health_score: float
+    recommendations: list[str]
     id: str
-    session_id: str | None
+    external_session_id: str | None
     status: ConversationStatus
     score: int
     grade: Literal["healthy", "warning", "critical"]
     factors: list[HealthFactor]
-    recommendations: list[str]
+    actions: list[str]
     metrics: dict[str, Any]
     computed_at: datetime
 
@@ -461,12 +591,12 @@ class ConversationSessionOut(SessionOut):
     def of(cls, record: ConversationRecord) -> ConversationSessionOut:
         """The resource for a stored conversation; ``session_id`` is the seed's base session id
         (several channels share it), ``session_key`` the channel's own key."""
-        data = record.model_dump(include=set(cls.model_fields) - {"is_active"})
+        data = record.model_dump(include=set(cls.model_fields) - {"is_active", "session_name"})
         data["metadata"] = {k: v for k, v in data["metadata"].items() if k != FACE_KEY}
         base = face_extras(record.metadata, "conversation_session").get("session_id")
         if isinstance(base, str) and base:
             data["session_id"] = base
-        return cls(**data, is_active=record.is_active)
+        return cls(**data, is_active=record.is_active, session_name=record.name)
 
 
 class ConversationSessionsPage(BaseModel):

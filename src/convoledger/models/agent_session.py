@@ -6,8 +6,12 @@ tables, "Agent Session Management" documentation: session attributes, message ro
 
 - the session's life is ``status`` (``ConversationStatus``, the ledger's lifecycle);
   ``is_active`` is derived from it (and accepted as input: ``is_active=False`` = ``inactive``);
-- ``SessionMessage.extra_data`` is a JSON *value*, not a JSON string: a string given on input
-  is parsed as JSON text (the seed's API sends JSON strings), the value is kept and written;
+- ``SessionMessage.extra_data`` is the seed's JSON *text* (its ``Text`` column "Additional
+  metadata as JSON"), so the seed's ``json.loads(message.extra_data)`` works: a string given on
+  input must be JSON text (it is checked, and kept in the canonical ``json.dumps`` form); any
+  other JSON value (a ``dict``, a list, a number, …) is accepted too and turned into its text.
+  ``extra_data_value`` gives the parsed value. The stored ``MessageRecord`` holds the parsed
+  value (so the API, search and export see JSON, not a quoted string);
 - ``session_name`` is called ``name`` (both are accepted, and ``session_name`` stays readable).
 
 Both are faces of the stored records: ``to_record`` / ``from_record``. Pure, no I/O.
@@ -27,7 +31,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    field_serializer,
     model_validator,
 )
 
@@ -43,8 +46,8 @@ from convoledger.models.records import (
 from convoledger.models.serialization import (
     IdText,
     JsonDict,
-    JsonValue,
     UuidText,
+    check_json_value,
     dump_datetime,
     migrate,
     parse_json_text,
@@ -337,17 +340,33 @@ class AgentSession(BaseModel):
         return cls.model_validate(d)
 
 
-def _parse_extra_data(value: Any) -> Any:
-    return parse_json_text(value, "extra_data") if isinstance(value, str) else value
+def extra_data_text(value: Any, where: str = "extra_data") -> str | None:
+    """The seed's JSON text for an ``extra_data`` input, or ``None``.
+
+    ``None`` and the empty string (the seed reads ``json.loads(x) if x else None``) give
+    ``None``; any other string must be JSON text (``ValueError`` naming ``where`` otherwise) and
+    is returned in the canonical ``json.dumps`` form; any other value must be a plain JSON value
+    (``ValueError`` otherwise) and is returned as its ``json.dumps`` text. The JSON text
+    ``"null"`` gives ``None``.
+    """
+    parsed = extra_data_value(value, where)
+    return None if parsed is None else json.dumps(parsed)
 
 
-def _as_extra_data_input(value: Any) -> Any:
-    """An already-parsed extra_data value in the form the field accepts (strings re-encoded)."""
-    return json.dumps(value) if isinstance(value, str) else value
+def extra_data_value(value: Any, where: str = "extra_data") -> Any:
+    """The JSON value of an ``extra_data`` input: a string is JSON text and is parsed (``""`` →
+    ``None``), anything else must be a plain JSON value. ``ValueError`` naming ``where``."""
+    if isinstance(value, str):
+        return parse_json_text(value, where) if value else None
+    return check_json_value(value, where)
 
 
-#: ``extra_data``: a JSON value; a string input is JSON text and is parsed.
-ExtraData = Annotated[JsonValue, BeforeValidator(_parse_extra_data)]
+def _validate_extra_data(value: Any) -> str | None:
+    return extra_data_text(value)
+
+
+#: ``extra_data``: the seed's JSON text (``str | None``); a JSON value given on input becomes its text.
+ExtraDataText = Annotated[str | None, BeforeValidator(_validate_extra_data)]
 
 _ROLE_FROM_PARTICIPANT_TYPE = {"master_controller": MessageRole.ASSISTANT, "agent": MessageRole.ASSISTANT}
 
@@ -381,12 +400,14 @@ class SessionMessage(BaseModel):
     Fields: ``id`` (default new UUID; a client-supplied id makes appends idempotent),
     ``session_id`` (the ``AgentSession.id`` it belongs to, as in the seed), ``role``
     (:class:`MessageRole`), ``content``, ``tool_call_id`` / ``tool_name`` (≤ 255),
-    ``tool_calls`` (OpenAI-style list of JSON objects), ``extra_data`` (a JSON value; a string is
-    parsed as JSON text — invalid JSON raises ``ValueError``), ``metadata``, ``seq`` (assigned by
-    the store, 0 before), ``created_at`` / ``updated_at`` (aware UTC).
+    ``tool_calls`` (OpenAI-style list of JSON objects), ``extra_data`` (the seed's JSON *text*,
+    ``str | None``: ``json.loads(message.extra_data)`` gives the value, as in the seed's
+    ``load_conversation_context``; a string input must be valid JSON text, ``ValueError``
+    otherwise; a ``dict`` or other JSON value is accepted and becomes its ``json.dumps`` text),
+    ``metadata``, ``seq`` (assigned by the store, 0 before), ``created_at`` / ``updated_at``
+    (aware UTC). ``extra_data_value`` is the parsed value (``None`` when there is none).
     Rule: ``content`` is non-empty except for ``tool`` results and assistant tool calls.
-    ``to_dict`` writes ``extra_data`` as the JSON value (the seed's export shape);
-    ``model_dump`` writes a string value as its JSON text, so ``model_validate`` reads it back.
+    ``to_dict`` writes ``extra_data`` as the JSON value (the seed's export shape).
     """
 
     model_config = ConfigDict(validate_assignment=True)
@@ -398,7 +419,7 @@ class SessionMessage(BaseModel):
     tool_call_id: str | None = Field(default=None, max_length=255)
     tool_name: str | None = Field(default=None, max_length=255)
     tool_calls: list[JsonDict] | None = None
-    extra_data: ExtraData = None
+    extra_data: ExtraDataText = None
     metadata: JsonDict = Field(default_factory=dict)
     seq: int = Field(default=0, ge=0)
     created_at: UtcDatetime = Field(default_factory=utcnow)
@@ -409,11 +430,10 @@ class SessionMessage(BaseModel):
         check_message_content(self.role, self.content, self.tool_calls)
         return self
 
-    @field_serializer("extra_data")
-    def _dump_extra_data(self, value: Any) -> Any:
-        # model_dump → model_validate must give the same message back, and a string input is
-        # JSON text: so a string *value* is dumped as its JSON text (to_dict writes the value).
-        return _as_extra_data_input(value)
+    @property
+    def extra_data_value(self) -> Any:
+        """``extra_data`` parsed: the JSON value (``dict``, list, …) or ``None``."""
+        return None if self.extra_data is None else json.loads(self.extra_data)
 
     # -- the one stored model ------------------------------------------------------------------
     def to_record(self) -> MessageRecord:
@@ -427,7 +447,7 @@ class SessionMessage(BaseModel):
             tool_call_id=self.tool_call_id,
             tool_name=self.tool_name,
             tool_calls=copy.deepcopy(self.tool_calls),
-            extra_data=copy.deepcopy(self.extra_data),
+            extra_data=self.extra_data_value,
             metadata=with_face_extras(self.metadata, "session_message", {}),
             created_at=self.created_at,
             updated_at=self.updated_at,
@@ -450,7 +470,7 @@ class SessionMessage(BaseModel):
             tool_call_id=msg.tool_call_id,
             tool_name=msg.tool_name,
             tool_calls=copy.deepcopy(msg.tool_calls),
-            extra_data=_as_extra_data_input(copy.deepcopy(msg.extra_data)),
+            extra_data=None if msg.extra_data is None else json.dumps(msg.extra_data),
             metadata=metadata,
             seq=msg.seq,
             created_at=msg.created_at,
@@ -468,7 +488,7 @@ class SessionMessage(BaseModel):
             "content": self.content,
             "tool_call_id": self.tool_call_id,
             "tool_name": self.tool_name,
-            "extra_data": copy.deepcopy(self.extra_data),
+            "extra_data": self.extra_data_value,
             "created_at": dump_datetime(self.created_at),
             "updated_at": dump_datetime(self.updated_at) if self.updated_at else None,
             "session_id": self.session_id,
@@ -481,12 +501,13 @@ class SessionMessage(BaseModel):
     @classmethod
     def from_dict(cls, data: Any, session_id: str | None = None) -> SessionMessage:
         """Load a message dict of any supported version (``extra_data`` is the JSON value, as
-        ``to_dict`` and the seed's export write it). ``session_id`` fills a dict without one (the
+        ``to_dict`` and the seed's export write it — a string there is a JSON string value, not
+        JSON text). ``session_id`` fills a dict without one (the
         seed's export keeps it on the session). ``ValueError`` for bad input."""
         d = migrate(data)
         d.pop("schema_version", None)
         if session_id is not None and not d.get("session_id"):
             d["session_id"] = session_id
-        if "extra_data" in d:
-            d["extra_data"] = _as_extra_data_input(d["extra_data"])
+        if d.get("extra_data") is not None:
+            d["extra_data"] = json.dumps(check_json_value(d["extra_data"], "extra_data"))
         return cls.model_validate(d)

@@ -129,13 +129,17 @@ class Account:
 
 @dataclass(frozen=True)
 class OwnerStats:
-    """Counts for one owner (``GET /api/stats``)."""
+    """Counts for one owner (``GET /api/stats``): conversations, active ones, messages (the sum
+    of ``message_count``), conversations holding at least one message
+    (``conversations_with_messages``, the agent-session seed's ``sessions_with_conversations``),
+    and conversations per status and per kind (only values that occur are keys)."""
 
     conversations: int
     active_conversations: int
     messages: int
     by_status: dict[str, int] = field(default_factory=dict)
     by_kind: dict[str, int] = field(default_factory=dict)
+    conversations_with_messages: int = 0
 
 
 class Store(abc.ABC):
@@ -331,7 +335,8 @@ class Store(abc.ABC):
     # -- analytics ----------------------------------------------------------------------------
     @abc.abstractmethod
     async def stats(self, owner_id: str) -> OwnerStats:
-        """Counts of the owner's conversations and messages, per status and per kind."""
+        """Counts of the owner's conversations and messages, per status and per kind, and how
+        many conversations have at least one message (see ``OwnerStats``)."""
 
     @abc.abstractmethod
     async def conversations_idle_since(

@@ -582,14 +582,16 @@ def checked_limit(limit: int) -> int:
 
 def owner_stats(convs: Iterable[ConversationRecord]) -> OwnerStats:
     """``OwnerStats`` of an owner's conversations: counts, messages (sum of ``message_count``),
-    and per-status / per-kind counts (only values that occur are keys)."""
+    conversations with at least one message, and per-status / per-kind counts (only values that
+    occur are keys)."""
     by_status: dict[str, int] = {}
     by_kind: dict[str, int] = {}
-    total = active = messages = 0
+    total = active = messages = with_messages = 0
     for conv in convs:
         total += 1
         active += conv.is_active
         messages += conv.message_count
+        with_messages += conv.message_count > 0
         by_status[conv.status.value] = by_status.get(conv.status.value, 0) + 1
         by_kind[conv.kind.value] = by_kind.get(conv.kind.value, 0) + 1
     return OwnerStats(
@@ -598,6 +600,7 @@ def owner_stats(convs: Iterable[ConversationRecord]) -> OwnerStats:
         messages=messages,
         by_status=by_status,
         by_kind=by_kind,
+        conversations_with_messages=with_messages,
     )
 
 

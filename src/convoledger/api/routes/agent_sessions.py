@@ -4,6 +4,11 @@ delete, lifecycle moves, one agent turn, export/import and the health score.
 ``{session}`` in a path is the session's ``id`` (UUID); the caller's external ``session_id``
 and a multi-participant ``session_key`` are accepted too (resolved in that order). A session
 of another account is a 404, exactly like a missing one.
+
+Every request of the agent-session seed's API reference (section 12) works unchanged: its
+bodies (``session_name``, ``is_active``), its list parameters (``page``, ``size`` default 20,
+``search``, ``created_at`` / ``updated_at`` ranges), ``PUT …/activate|deactivate``, the
+export/import shapes of section 10 and the health keys of section 13.
 """
 
 from __future__ import annotations
@@ -16,7 +21,17 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from convoledger.agents import Agent
-from convoledger.api.deps import OwnerLedger, Paging, app_agent, app_metrics, check_range, paging
+from convoledger.api.deps import (
+    RANGE_HELP,
+    OwnerLedger,
+    Paging,
+    app_agent,
+    app_metrics,
+    check_range,
+    combine_ranges,
+    parse_range,
+    session_paging,
+)
 from convoledger.api.errors import PROBLEM_RESPONSES
 from convoledger.api.health import HEALTH_WINDOW, HealthInputs, compute_health
 from convoledger.api.metrics import ApiMetrics
@@ -37,6 +52,12 @@ from convoledger.api.schemas import (
 from convoledger.errors import NotFound
 from convoledger.model_client import ModelCallReply
 from convoledger.models.records import ConversationKind, MessageRecord
+from convoledger.models.session_health import (
+    calculate_health_score,
+    generate_recommendations,
+    hours_inactive,
+    last_activity,
+)
 from convoledger.models.status import ConversationStatus
 from convoledger.models.timeutil import utcnow
 from convoledger.store.base import ConversationQuery, MessageQuery
@@ -56,7 +77,7 @@ SessionPath = Annotated[
 @router.get("", response_model=SessionsPage, summary="List sessions")
 async def list_sessions(
     ledger: OwnerLedger,
-    page: Annotated[Paging, Depends(paging)],
+    page: Annotated[Paging, Depends(session_paging)],
     search: Annotated[
         str | None, Query(min_length=1, max_length=200, description="substring of name/session_id")
     ] = None,
@@ -67,11 +88,20 @@ async def list_sessions(
     created_to: datetime | None = None,
     updated_from: datetime | None = None,
     updated_to: datetime | None = None,
+    created_at: Annotated[list[str] | None, Query(description=f"the seed's filter: {RANGE_HELP}")] = None,
+    updated_at: Annotated[list[str] | None, Query(description=f"the seed's filter: {RANGE_HELP}")] = None,
 ) -> SessionsPage:
-    """The account's sessions, most recently updated first. ``search`` matches ``name`` or
-    ``session_id`` case-insensitively; time ranges are inclusive."""
-    c_from, c_to = check_range("created", created_from, created_to)
-    u_from, u_to = check_range("updated", updated_from, updated_to)
+    """The account's sessions, most recently updated first, 20 per page unless ``size`` says
+    otherwise. ``search`` matches ``name`` (the seed's ``session_name``) or ``session_id``
+    case-insensitively; time ranges are inclusive: the seed's ``created_at`` / ``updated_at``
+    (``<from>,<to>``, either side may be empty, or the parameter twice) and convoledger's
+    ``created_from`` … ``updated_to`` combine (both must hold)."""
+    c_from, c_to = combine_ranges(
+        "created_at", check_range("created", created_from, created_to), parse_range("created_at", created_at)
+    )
+    u_from, u_to = combine_ranges(
+        "updated_at", check_range("updated", updated_from, updated_to), parse_range("updated_at", updated_at)
+    )
     result = await ledger.list_conversations(
         ConversationQuery(
             status=status,
@@ -93,8 +123,11 @@ async def list_sessions(
 
 @router.post("", response_model=SessionOut, status_code=201, summary="Create a session")
 async def create_session(ledger: OwnerLedger, body: SessionCreate) -> SessionOut:
-    """Create a session (status active). 409 when ``session_id`` is taken in this account."""
-    return SessionOut.of(await ledger.create_conversation(body.to_record(ledger.owner)))
+    """Create a session: ``active``, or ``inactive`` when the body says ``is_active: false``
+    (stored with the lifecycle event of that move, in one transaction). 409 when
+    ``session_id`` is taken in this account."""
+    record = body.to_record(ledger.owner)
+    return SessionOut.of(await ledger.create_conversation(record, reason="created with is_active=false"))
 
 
 @router.post("/conversation", response_model=ConversationOut, summary="Run one agent turn")
@@ -152,15 +185,23 @@ async def conversation_turn(
     )
 
 
-@router.post("/import", response_model=SessionOut, status_code=201, summary="Restore an exported bundle")
+@router.post("/import", response_model=SessionOut, status_code=201, summary="Restore an export or a backup")
 async def import_bundle(
     ledger: OwnerLedger,
-    bundle: Annotated[dict[str, Any], Body(description="a bundle from GET …/export?format=json")],
+    bundle: Annotated[
+        dict[str, Any],
+        Body(
+            description="a document from GET …/export?format=json, a bare convoledger bundle, or a "
+            "backup in the seed's shape {'session': {...}, 'messages': [...]}"
+        ),
+    ],
 ) -> SessionOut:
-    """Restore a JSON bundle made by ``GET …/{session}/export`` into this account, exactly as it
-    was (ids, seqs, statuses, times). 409 when its id or session_id already exists here; 422 for
-    a malformed bundle (nothing is written)."""
-    return SessionOut.of(await ledger.restore_bundle(bundle))
+    """Restore an export into this account (``Ledger.import_document``): a document from
+    ``GET …/{session}/export`` or a bare bundle is restored exactly as it was (ids, seqs,
+    statuses, times); a backup in the seed's shape (section 10 ``restore_session_from_backup``)
+    becomes a new session with its messages. 409 when the session (its id or session_id)
+    already exists here; 422 for a malformed body (nothing is written)."""
+    return SessionOut.of(await ledger.import_document(bundle))
 
 
 @router.get("/{session}", response_model=SessionOut, summary="Get a session")
@@ -171,9 +212,13 @@ async def get_session(ledger: OwnerLedger, session: SessionPath) -> SessionOut:
 
 @router.patch("/{session}", response_model=SessionOut, summary="Update a session")
 async def update_session(ledger: OwnerLedger, session: SessionPath, body: SessionUpdate) -> SessionOut:
-    """Change descriptive fields (only those given). 409 when a new ``session_id`` is taken."""
+    """Change descriptive fields (only those given; the seed's ``session_name`` is ``name``) and,
+    with ``is_active``, activate or deactivate (a lifecycle move recorded as an event; nothing
+    when the session already has that value). 409 when a new ``session_id`` is taken or the
+    status machine forbids the move (e.g. reactivating a terminated session); then nothing
+    changes."""
     changes = body.changes()
-    return SessionOut.of(await ledger.update_conversation(session, **changes))
+    return SessionOut.of(await ledger.update_conversation(session, is_active=body.is_active, **changes))
 
 
 @router.delete("/{session}", status_code=204, summary="Delete a session")
@@ -214,12 +259,14 @@ async def session_events(ledger: OwnerLedger, session: SessionPath) -> EventsOut
     return EventsOut(items=[LifecycleEventOut.of(e) for e in events], total=len(events))
 
 
-@router.get("/{session}/export", summary="Export a session (JSON bundle or CSV)")
+@router.get("/{session}/export", summary="Export a session (JSON document or CSV)")
 async def export_session(
     ledger: OwnerLedger, session: SessionPath, format: Literal["json", "csv"] = "json"
 ) -> Response:
-    """``format=json``: the lossless bundle ``POST /api/agent-sessions/import`` restores.
-    ``format=csv``: the messages, one row each (columns: ``convoledger.ledger.CSV_COLUMNS``)."""
+    """``format=json``: the seed's document (``session`` and ``messages`` with the seed's keys,
+    section 10) with the lossless bundle under ``convoledger_bundle``; ``POST
+    /api/agent-sessions/import`` restores it exactly. ``format=csv``: the messages, one row
+    each: the seed's seven columns first, then convoledger's (``convoledger.ledger.CSV_COLUMNS``)."""
     record = await ledger.resolve(session)
     stem = _filename_stem(record.session_id or record.id)
     if format == "csv":
@@ -229,7 +276,7 @@ async def export_session(
             headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
         )
     return JSONResponse(
-        await ledger.export_bundle(record),
+        await ledger.export_document(record),
         headers={"Content-Disposition": f'attachment; filename="{stem}.json"'},
     )
 
@@ -241,8 +288,13 @@ def _filename_stem(name: str) -> str:
 
 @router.get("/{session}/health", response_model=HealthOut, summary="Health score of a session")
 async def session_health(ledger: OwnerLedger, session: SessionPath) -> HealthOut:
-    """A 0–100 score with the factors that lowered it and recommendations (see
-    ``convoledger.api.health`` for the formula)."""
+    """The seed's health status (section 13 ``monitor_session_health``: ``health_score`` and
+    ``recommendations`` by its formula and texts, ``models.session_health``) and convoledger's
+    own report (``score``, ``grade``, ``factors``, ``actions``; ``convoledger.api.health``).
+
+    ``hours_inactive`` counts from the newest message's ``created_at`` (among the latest 200 by
+    seq), else from the session's ``updated_at``.
+    """
     record = await ledger.resolve(session)
     recent = await ledger.messages(record, MessageQuery(last=HEALTH_WINDOW))
     errors = await ledger.count(record, MessageQuery(message_type="error_report"))
@@ -253,14 +305,23 @@ async def session_health(ledger: OwnerLedger, session: SessionPath) -> HealthOut
         policy=ledger.policy,
         now=now,
     )
+    newest = sorted(m.created_at for m in recent)
+    hours = hours_inactive(last_activity(record.updated_at, newest), now)
+    count = record.message_count
     return HealthOut(
+        session_id=record.id,
+        is_active=record.is_active,
+        message_count=count,
+        hours_inactive=hours,
+        health_score=calculate_health_score(record, count, hours),
+        recommendations=generate_recommendations(record, count, hours),
         id=record.id,
-        session_id=record.session_id,
+        external_session_id=record.session_id,
         status=record.status,
         score=report.score,
         grade=report.grade,
         factors=[HealthFactor(name=n, penalty=p, detail=d) for n, p, d in report.factors],
-        recommendations=report.recommendations,
+        actions=report.recommendations,
         metrics=report.metrics,
         computed_at=now,
     )

@@ -50,9 +50,11 @@ async def list_messages(
     filters: Annotated[MessageQuery, Depends(message_filters)],
     page: Annotated[Paging, Depends(paging)],
 ) -> MessagesPage:
-    """Messages in ``seq`` order, filtered (full-text ``search``, ``role``, ``sender``,
-    ``recipient``, ``message_type``, ``created_from``/``created_to``) before paging; for
-    keyset paging pass the last ``seq`` you have as ``after_seq``."""
+    """Messages in ``seq`` order, 50 per page unless ``size`` says otherwise, filtered
+    (full-text ``search``, ``role`` — a value or the seed's member name in any case, e.g.
+    ``USER`` —, ``sender``, ``recipient``, ``message_type``, the seed's ``created_at`` range
+    ``<from>,<to>`` and ``created_from``/``created_to``) before paging; for keyset paging pass
+    the last ``seq`` you have as ``after_seq``."""
     return await list_page(ledger, session, filters, page)
 
 
@@ -96,7 +98,8 @@ async def edit_message(
     ledger: OwnerLedger, session: SessionPath, message_id: MessagePath, body: MessagePatch
 ) -> MessageOut:
     """Change ``content`` and/or ``extra_data`` (the token count is recomputed; ``updated_at``
-    is set). The message keeps its id and seq."""
+    is set). ``extra_data`` given as a string is the seed's JSON text (``"{\\"key\\":
+    \\"value\\"}"``) and is stored as the value it holds. The message keeps its id and seq."""
     return MessageOut.of(await ledger.edit_message(session, message_id, **body.changes()))
 
 

@@ -51,14 +51,20 @@ async def metrics(m: Annotated[ApiMetrics, Depends(app_metrics)]) -> Response:
     responses={401: PROBLEM_RESPONSES[401]},
 )
 async def stats(ledger: OwnerLedger) -> StatsOut:
-    """Sessions, active sessions, messages, average messages per session, per status and kind."""
+    """The seed's statistics of the caller's account (section 9 ``get_session_statistics``:
+    ``total_sessions``, ``active_sessions``, ``total_messages``, ``average_messages_per_session``,
+    ``sessions_with_conversations`` = sessions with at least one message) and convoledger's
+    (``sessions``, ``messages``, per status and kind); see ``StatsOut``."""
     s = await ledger.stats()
-    average = round(s.messages / s.conversations, 4) if s.conversations else 0.0
+    average = s.messages / s.conversations if s.conversations else 0.0
     return StatsOut(
-        sessions=s.conversations,
+        total_sessions=s.conversations,
         active_sessions=s.active_conversations,
-        messages=s.messages,
+        total_messages=s.messages,
         average_messages_per_session=average,
+        sessions_with_conversations=s.conversations_with_messages,
+        sessions=s.conversations,
+        messages=s.messages,
         by_status=dict(s.by_status),
         by_kind=dict(s.by_kind),
     )

@@ -811,10 +811,11 @@ def stats(cx: Cx, owner_id: str) -> OwnerStats:
     """Counts per status and kind of the owner's conversations."""
     by_status: dict[str, int] = {}
     by_kind: dict[str, int] = {}
-    total = messages = 0
-    for status, kind, count, msgs in cx.all(cx.st.stats, {"owner_id": owner_id}):
+    total = messages = with_messages = 0
+    for status, kind, count, msgs, nonempty in cx.all(cx.st.stats, {"owner_id": owner_id}):
         total += int(count)
         messages += int(msgs)
+        with_messages += int(nonempty)
         by_status[status] = by_status.get(status, 0) + int(count)
         by_kind[kind] = by_kind.get(kind, 0) + int(count)
     return OwnerStats(
@@ -823,6 +824,7 @@ def stats(cx: Cx, owner_id: str) -> OwnerStats:
         messages=messages,
         by_status=by_status,
         by_kind=by_kind,
+        conversations_with_messages=with_messages,
     )
 
 

@@ -102,9 +102,7 @@ SQLITE_RAISE_WATERMARK = (
 
 
 #: Byte table mapping every ASCII byte that is not a letter or digit to a space.
-_ASCII_SEPARATORS = bytes(
-    c if chr(c).isascii() and chr(c).isalnum() else ord(" ") for c in range(256)
-)
+_ASCII_SEPARATORS = bytes(c if chr(c).isascii() and chr(c).isalnum() else ord(" ") for c in range(256))
 
 
 def words_of(content: str) -> set[str]:

@@ -53,6 +53,8 @@ K = schema.api_keys
 
 #: Columns selected for a conversation: ``pk`` then ``CONVERSATION_COLUMNS``.
 CONV_COLS = [C.c.pk, *(C.c[n] for n in CONVERSATION_COLUMNS)]
+
+
 def message_columns(dialect_name: str) -> list[sa.ColumnElement[Any]]:
     """What the store selects for a message, as ``Codec.message`` decodes it: the
     ``MESSAGE_READ_COLUMNS`` on PostgreSQL; on SQLite the dense columns then the usually-empty
@@ -395,10 +397,7 @@ class Statements:
         self.msg_exists = q(sa.select(M.c.seq).where(msg_key))
         self.msg_delete = q(sa.delete(M).where(msg_key))
         self.msg_last = q(
-            sa.select(*self.msg_cols)
-            .where(M.c.conversation_pk == bp("pk"))
-            .order_by(M.c.seq.desc())
-            .limit(1)
+            sa.select(*self.msg_cols).where(M.c.conversation_pk == bp("pk")).order_by(M.c.seq.desc()).limit(1)
         )
         self.msg_delete_seq = q(sa.delete(M).where(M.c.conversation_pk == bp("pk"), M.c.seq == bp("seq")))
         self.msg_delete_all = q(sa.delete(M).where(M.c.conversation_pk == bp("pk")))
@@ -440,7 +439,11 @@ class Statements:
         # analytics
         self.stats = q(
             sa.select(
-                C.c.status, C.c.kind, sa.func.count(), sa.func.coalesce(sa.func.sum(C.c.message_count), 0)
+                C.c.status,
+                C.c.kind,
+                sa.func.count(),
+                sa.func.coalesce(sa.func.sum(C.c.message_count), 0),
+                sa.func.coalesce(sa.func.sum(sa.case((C.c.message_count > 0, 1), else_=0)), 0),
             )
             .where(C.c.owner_id == bp("owner_id"))
             .group_by(C.c.status, C.c.kind)

@@ -35,8 +35,7 @@ _UPGRADE = [
     "DROP TRIGGER messages_fts_ai",
     "DROP TRIGGER messages_fts_ad",
     "DROP TRIGGER messages_fts_au",
-    "CREATE TABLE messages_fts_state ("
-    "id INTEGER PRIMARY KEY CHECK (id = 1), indexed_upto INTEGER NOT NULL)",
+    "CREATE TABLE messages_fts_state (id INTEGER PRIMARY KEY CHECK (id = 1), indexed_upto INTEGER NOT NULL)",
     "INSERT INTO messages_fts_state (id, indexed_upto) SELECT 1, coalesce(max(row_id), 0) FROM messages",
     # Deleted rows leave the index only if they were in it; when the deleted row was above every
     # remaining one, the watermark comes down to the new maximum (row id reuse, see above).
