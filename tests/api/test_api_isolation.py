@@ -40,8 +40,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("GET", "/api/agent-sessions/{session}/usage"): None,
     ("GET", "/api/agent-sessions/{session}/provider-calls"): None,
     ("POST", "/api/agent-sessions/{session}/provider-calls"): {
-        "provider": "openai", "response": {"id": "chatcmpl-x", "object": "chat.completion", "model": "gpt-4o",
-                                           "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1}},
+        "provider": "openai",
+        "response": {"id": "chatcmpl-x", "object": "chat.completion", "model": "gpt-4o", "choices": [],
+                     "usage": {"prompt_tokens": 1, "completion_tokens": 1}},
     },
     ("GET", "/api/agent-sessions/{session}/provider-metadata"): None,
     ("GET", "/api/agent-sessions/{session}/extracted-identifiers"): None,
