@@ -141,15 +141,18 @@ def extract_from_path(data: Any, path: str) -> Any:
         if not name:
             raise ValueError(f"field path {path!r} names no header")
         return _headers_of(data).get(name)
-    values: list[Any] = [data]
-    fanned = False
+    steps: list[tuple[str, list[str]]] = []
     for segment in path.split("."):
         match = _SEGMENT.match(segment)
         if match is None or (not match["name"] and not match["index"]):
             raise ValueError(f"malformed field path {path!r} (segment {segment!r})")
-        if match["name"]:
-            values = [_step(v, match["name"]) for v in values]
-        for index in _INDEX.findall(match["index"]):
+        steps.append((match["name"], _INDEX.findall(match["index"])))
+    values: list[Any] = [data]
+    fanned = False
+    for name, indexes in steps:
+        if name:
+            values = [_step(v, name) for v in values]
+        for index in indexes:
             items: list[Any] = []
             for v in values:
                 if not isinstance(v, list | tuple):
