@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from convoledger import ChatMessage, ChatSession, SessionPersistence
-from convoledger.multichat_demo import DEMO_MESSAGES, format_message, run_multichat_demo
+from convoledger.multichat_demo import DEMO_MESSAGES, MultichatSessionDemo, format_message, run_multichat_demo
 
 SEED_003 = next((Path(__file__).resolve().parents[2].parent / "shared" / "seeds").glob("003_*.txt"))
 STORAGE_TYPES = ["json", "sqlite", "memory"]
@@ -214,7 +214,7 @@ def test_demo_multichat_prints_the_seed_output(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.rstrip("\n").splitlines()
     expected = [
-        "   ✅ Old session removed" if line == "   ⚠️ Old session still exists" else line
+        "   ✅ Old session successfully removed" if line == "   ⚠️ Old session still exists" else line
         for line in _seed_demo_output()
     ]
     assert "   ⚠️ Old session still exists" in _seed_demo_output()  # the seed's own run
@@ -239,6 +239,16 @@ def test_demo_library_result(tmp_path: Path) -> None:
     assert lines[-1] == "✅ Demo completed successfully!"
     with pytest.raises(ValueError, match="delay"):
         run_multichat_demo(lines.append, tmp_path, delay=-1)
+    # the seed's class, step by step
+    printed: list[str] = []
+    demo = MultichatSessionDemo(tmp_path / "again", printed.append)
+    session = demo.create_demo_session()
+    assert session.participants == ["Agent-1", "Agent-2", "Agent-3", "Agent-4"]
+    demo.add_message("Agent-4", "All", "I'll coordinate the refactoring process.")
+    assert printed[-1].endswith("] Agent-4 → All: I'll coordinate the refactoring process.")
+    assert [m.recipient for m in demo.demonstrate_persistence()] == ["All"]
+    assert demo.demonstrate_cleanup() is True
+    demo.persistence.close()
 
 
 def test_format_message_is_the_seed_line() -> None:
