@@ -84,9 +84,13 @@ def test_record_provider_calls_and_read_the_four_views(serve: ServeProcess, reco
             1031,
         )
         assert stream["raw_response"] == recorded.text(ANTHROPIC_STREAM)
-        # a Responses body that names its server-side conversation
+        # a Responses body that names its server-side conversation, for a second answer
+        r = a.post(f"{base}/messages", json={"role": "assistant", "content": "Second answer."})
+        assert r.status_code == 201, r.text
+        second = r.json()["id"]
         r = a.post(
-            f"{base}/provider-calls", json={"provider": "openai", "response": recorded.json(CONVERSATION)}
+            f"{base}/provider-calls",
+            json={"provider": "openai", "response": recorded.json(CONVERSATION), "message_id": second},
         )
         assert r.status_code == 201, r.text
         conv_id = recorded.json(CONVERSATION)["conversation"]["id"]
@@ -106,16 +110,38 @@ def test_record_provider_calls_and_read_the_four_views(serve: ServeProcess, reco
         assert [(h["message_id"], h["input_tokens"], h["output_tokens"], h["total"]) for h in history] == [
             (answer, 1220, 100, 1320),
             (None, 1042, 100, 1142),
-            (None, 52, 2, 54),
+            (second, 52, 2, 54),
         ]
         costs = a.get(f"{base}/cost-tracking").json()["cost_tracking"]
         assert costs["currency"] == "USD" and costs["calls"] == 3
-        assert costs["per_message_costs"] == {answer: pytest.approx(OPENAI_CHAT_COST, abs=1e-12)}
+        assert costs["per_message_costs"] == {
+            answer: pytest.approx(OPENAI_CHAT_COST, abs=1e-12),
+            second: costs["per_call_costs"][list(metadata)[2]],
+        }
         assert costs["total_cost"] == pytest.approx(sum(costs["per_call_costs"].values()), abs=1e-12)
         usage = a.get(f"{base}/usage").json()
         assert usage["totals"]["cost"] == costs["total_cost"]
         listed = a.get(f"{base}/provider-calls").json()
         assert listed["total"] == 3 and listed["items"][0]["usage_metrics"] == chat["usage_metrics"]
+
+        # Phase 3.3: prefer API-level state when the provider keeps it, with the reasoning
+        plan = a.get(f"{base}/context", params={"provider": "openai", "api": "responses"}).json()
+        assert plan["strategy"] == "server_state" and plan["server_handle"]["conversation_id"] == conv_id
+        assert plan["reason"]
+        window = a.get(f"{base}/context", params={"provider": "anthropic"}).json()
+        assert window["strategy"] == "token_window" and window["server_handle"] is None
+        # Phase 1.1 / 5.1: the capability fields and identifier paths over HTTP
+        registry = a.get("/api/providers").json()
+        openai = next(p for p in registry["providers"] if p["provider"] == "openai")
+        responses = next(x for x in openai["apis"] if x["api"] == "responses")
+        assert responses["identifier_paths"]["conversation_id"] == "conversation.id"
+        assert responses["api_stateful"] is True and responses["sdk_session_support"] is True
+        assert set(responses["provider_notes"]) == {
+            "architecture",
+            "implementation",
+            "cost_implications",
+            "sdk",
+        }
 
         # bad input: problem+json, and nothing stored
         _problem(

@@ -189,3 +189,22 @@ async def test_a_provider_metadata_row_is_stored_as_given(ledger: Ledger) -> Non
     assert views.cost_tracking["total_cost"] is None and views.cost_tracking["unpriced_calls"] == 1
     assert views.provider_metadata[row.id]["provider_specific_data"] == {"connector_tokens": 3}
     assert (await ledger.provider_metadata_records(conv)) == [row]
+
+
+async def test_strategy_choice_with_reasoning(ledger: Ledger, recorded: Recorded) -> None:
+    """Phase 3.3 "Strategy Optimization": prefer the API's own state when the provider keeps it,
+    fall back to a sliding (token) window otherwise, and say why."""
+    conv = await ledger.create_conversation(ConversationRecord(owner_id=ledger.owner))
+    [_, answer] = await ledger.append_batch(
+        conv, [MessageRecord(role="user", content="Hi"), MessageRecord(role="assistant", content="Hello")]
+    )
+    before = await ledger.context_for(conv, provider="openai", api="responses")
+    assert before.strategy == "token_window" and "handle" in before.reason
+    await ledger.record_provider_call(conv, recorded.json(CONVERSATION), answer.id, provider="openai")
+    after = await ledger.context_for(conv, provider="openai", api="responses")
+    assert after.strategy == "server_state" and after.messages == []
+    assert after.server_handle is not None
+    assert after.server_handle["conversation_id"] == recorded.json(CONVERSATION)["conversation"]["id"]
+    stateless = await ledger.context_for(conv, provider="openai", api="chat")
+    assert stateless.strategy == "token_window" and "keeps no server-side history" in stateless.reason
+    assert [m.content for m in stateless.messages] == ["Hi", "Hello"]
