@@ -36,7 +36,8 @@ a path that selects a list gives a list of text (e.g. ``tool_call_ids``).
 ``provider_config`` may be a ``ProviderCapabilities`` (``providers.get_capabilities(...)``), an
 ``AIPlatform`` member or provider name (its default API), a dict with ``supported_identifiers``
 and ``<type>_path`` keys, or ``None`` (then the five keys are read from the top of ``metadata``).
-Pure functions, no I/O.
+Pure functions; the only I/O is the capability registry's one-time load when a provider name is
+given as ``provider_config``.
 """
 
 from __future__ import annotations
