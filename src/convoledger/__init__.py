@@ -2,8 +2,11 @@
 
 Public API: the seed domain names (``ConversationParticipant``, ``ConversationSession``,
 ``AgentCommunicationMessage``, ``Conversation``, ``ConversationTurn``, ``AgentSession``,
-``SessionMessage``, ``ChatSession``, ``ChatMessage``, …) from ``convoledger.models``, plus the
-``Ledger`` facade and ``open_ledger(url)``.
+``SessionMessage``, ``ChatSession``, ``ChatMessage``, ``ProviderMetadata``, …) from
+``convoledger.models``, the conversation-models maintenance helpers (``validate_models_health``,
+``check_data_consistency``, ``migrate_models_to_new_version``, ``ConversationModelsMonitor``,
+``ConversationModelsLogger``), ``SessionPersistence``, plus the ``Ledger`` facade and
+``open_ledger(url)``.
 """
 
 from __future__ import annotations
@@ -16,16 +19,28 @@ from convoledger.models import __all__ as _model_names
 
 __version__ = "0.1.0"
 
+from convoledger.model_maintenance import (
+    ConversationModelsLogger,
+    ConversationModelsMonitor,
+    check_data_consistency,
+    migrate_models_to_new_version,
+    validate_models_health,
+)
 from convoledger.session_persistence import SessionPersistence
 
 __all__ = [
     *_model_names,
     "Conflict",
+    "ConversationModelsLogger",
+    "ConversationModelsMonitor",
     "ConversationNotActive",
     "Ledger",
     "LedgerError",
     "NotFound",
     "SessionPersistence",
     "__version__",
+    "check_data_consistency",
+    "migrate_models_to_new_version",
     "open_ledger",
+    "validate_models_health",
 ]

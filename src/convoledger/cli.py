@@ -4,8 +4,8 @@ Every command that touches a ledger takes ``--database-url`` (default: the
 ``CONVOLEDGER_DATABASE_URL`` environment variable, else a SQLite file in the platform's user data
 directory). Errors are one clear line on stderr and exit status 1; long work shows a progress bar.
 
-Commands: ``demo``, ``quickstart``, ``serve``, ``user create``, ``import``, ``export``, ``stats``,
-``sessions list``, ``show``, ``sweep``, ``providers``, ``db upgrade``.
+Commands: ``demo`` (``sample`` or ``multichat``), ``quickstart``, ``serve``, ``user create``,
+``import``, ``export``, ``stats``, ``sessions list``, ``show``, ``sweep``, ``providers``, ``db upgrade``.
 """
 
 from __future__ import annotations
@@ -92,17 +92,51 @@ async def _with_ledger(database_url: str | None, owner: str, work: Callable[[Any
 
 
 # -- demo ---------------------------------------------------------------------------------------
+class DemoName(StrEnum):
+    """The demos: the bundled real sample, or the multichat persistence seed's demo."""
+
+    sample = "sample"
+    multichat = "multichat"
+
+
 @app.command()
 def demo(
-    limit: Annotated[int, typer.Option(help="Transcripts to print per format (0 = summary only).")] = 2,
+    name: Annotated[
+        DemoName, typer.Argument(help="sample: real conversations as seed models; multichat: seed 003 demo.")
+    ] = DemoName.sample,
+    limit: Annotated[int, typer.Option(help="sample: transcripts per format (0 = summary only).")] = 2,
+    storage_path: Annotated[
+        Path | None,
+        typer.Option(
+            help="multichat: folder for its JSON and SQLite storage, kept afterwards (default: a "
+            "temporary folder, removed). Its cleanup step deletes sessions idle for over 30 days there."
+        ),
+    ] = None,
+    delay: Annotated[float, typer.Option(min=0, help="multichat: seconds between chat messages.")] = 0.0,
 ) -> None:
-    """Read the bundled sample of real conversations into the seed models and print transcripts."""
-    from convoledger.demo import run_demo
-
+    """Run a demo: read the bundled sample of real conversations into the seed models and print
+    transcripts (``sample``), or run the multichat persistence seed's demo (``multichat``)."""
     try:
-        run_demo(console, per_format=limit)
-    except (ValueError, OSError) as exc:
+        if name is DemoName.multichat:
+            _multichat_demo(storage_path, delay)
+        else:
+            from convoledger.demo import run_demo
+
+            run_demo(console, per_format=limit)
+    except (ValueError, OSError, RuntimeError) as exc:
         _fail(str(exc))
+
+
+def _multichat_demo(storage_path: Path | None, delay: float) -> None:
+    import tempfile
+
+    from convoledger.multichat_demo import run_multichat_demo
+
+    if storage_path is not None:
+        run_multichat_demo(typer.echo, storage_path, delay=delay)
+        return
+    with tempfile.TemporaryDirectory(prefix="convoledger-multichat-") as tmp:
+        run_multichat_demo(typer.echo, Path(tmp), delay=delay)
 
 
 # -- accounts -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ external ``session_id`` or its ``session_key``; they resolve in that order.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,8 @@ from typing import Any, Protocol, TypeVar
 
 from convoledger.errors import Conflict, NotFound, SessionExists
 from convoledger.models.policy import LifecyclePolicy
+from convoledger.models.provider_metadata import ProviderMetadata
+from convoledger.models.provider_views import ConversationProviderViews
 from convoledger.models.records import (
     SCHEMA_VERSION,
     ConversationRecord,
@@ -150,6 +153,17 @@ class ConversationUsage:
             "by_model": {k: v.as_dict() for k, v in self.by_model.items()},
             "by_message": {k: v.as_dict() for k, v in self.by_message.items()},
         }
+
+
+def _usage_of(calls: Iterable[ProviderCallRecord]) -> ConversationUsage:
+    """Totals of ``calls``, per model and per message."""
+    result = ConversationUsage()
+    for call in calls:
+        result.totals.add(call)
+        result.by_model.setdefault(call.model or "unknown", UsageTotals()).add(call)
+        if call.message_id:
+            result.by_message.setdefault(call.message_id, UsageTotals()).add(call)
+    return result
 
 
 def _message_record(message: MessageRecord | _MessageFace) -> MessageRecord:
@@ -758,10 +772,16 @@ class Ledger:
 
     # -- provider calls -----------------------------------------------------------------------
     async def add_provider_call(
-        self, ref: ConversationRef, call: ProviderCallRecord, server_state: dict[str, Any] | None = None
+        self,
+        ref: ConversationRef,
+        call: ProviderCallRecord | ProviderMetadata,
+        server_state: dict[str, Any] | None = None,
     ) -> ProviderCallRecord:
-        """Store a ready ``ProviderCallRecord`` (and the new server-side state handle, atomically)."""
+        """Store a ready ``ProviderCallRecord`` or seed-004 ``ProviderMetadata`` (and the new
+        server-side state handle, atomically)."""
         record = await self.resolve(ref)
+        if isinstance(call, ProviderMetadata):
+            call = call.to_record()
         call = call.model_copy(update={"conversation_id": record.id})
         return await self.store.record_provider_call(self.owner, record.id, call, server_state)
 
@@ -799,7 +819,9 @@ class Ledger:
             msg = await self.store.get_message(self.owner, conv.id, message.id)
         else:
             msg = None
-        metadata, record = capture_call(
+        # Parsing and pricing are CPU work (a long stream, genai-prices): off the event loop.
+        metadata, record = await asyncio.to_thread(
+            capture_call,
             conv.id,
             response,
             provider=provider,
@@ -821,13 +843,25 @@ class Ledger:
 
     async def usage(self, ref: ConversationRef) -> ConversationUsage:
         """Token and cost totals of the conversation, per model and per message."""
-        result = ConversationUsage()
-        for call in await self.provider_calls(ref):
-            result.totals.add(call)
-            result.by_model.setdefault(call.model or "unknown", UsageTotals()).add(call)
-            if call.message_id:
-                result.by_message.setdefault(call.message_id, UsageTotals()).add(call)
-        return result
+        return _usage_of(await self.provider_calls(ref))
+
+    # -- seed 004: the conversation-level provider views (derived from the call rows) --------
+    async def provider_views(
+        self, ref: ConversationRef, *, include_raw: bool = True
+    ) -> ConversationProviderViews:
+        """Seed 004's ``provider_metadata``, ``extracted_identifiers``, ``token_usage_history``
+        and ``cost_tracking`` of a conversation, computed from its provider-call rows (never a
+        stored JSON column; shapes in ``models.provider_views``). ``include_raw=False`` leaves
+        the raw bodies out of ``provider_metadata``. ``NotFound`` for an unknown conversation."""
+        calls = await self.provider_calls(ref)
+        usage = _usage_of(calls).as_dict()
+        return ConversationProviderViews.from_calls(calls, usage, include_raw=include_raw)
+
+    async def provider_metadata_records(self, ref: ConversationRef) -> list[ProviderMetadata]:
+        """The conversation's provider calls under seed 004's ``ProviderMetadata`` names
+        (``conversation``, ``message``, ``provider_response_raw``, ``extracted_identifiers``,
+        ``usage_metrics``, ``provider_specific_data``), oldest first."""
+        return [ProviderMetadata.from_record(call) for call in await self.provider_calls(ref)]
 
     # -- context ------------------------------------------------------------------------------
     async def context_for(

@@ -1,4 +1,5 @@
-"""ChatSession / ChatMessage (multichat persistence seed): floats or datetimes in, UTC out."""
+"""ChatSession / ChatMessage (multichat persistence seed): floats, datetimes or ISO text in, the
+seed's float epoch seconds out (aware UTC datetimes beside them)."""
 
 from __future__ import annotations
 
@@ -30,15 +31,17 @@ def test_seed_usage_example() -> None:
         timestamp=EPOCH,
         session_id=session.session_id,
     )
-    assert message.timestamp == T and message.timestamp_epoch == EPOCH
+    assert message.timestamp == EPOCH and isinstance(message.timestamp, float)
+    assert message.timestamp_utc == T and message.timestamp_epoch == EPOCH
     session.add_message(message)
-    assert session.message_count == 1 and session.last_activity == T
+    assert session.message_count == 1 and session.last_activity == EPOCH
 
 
 def test_timestamp_accepts_datetime_naive_and_iso() -> None:
-    assert ChatMessage("m", "a", "b", "x", T, "s").timestamp == T
-    assert ChatMessage("m", "a", "b", "x", T.replace(tzinfo=None), "s").timestamp == T
-    assert ChatMessage("m", "a", "b", "x", "2024-09-24T01:53:25.25Z", "s").timestamp == T
+    assert ChatMessage("m", "a", "b", "x", T, "s").timestamp == EPOCH
+    assert ChatMessage("m", "a", "b", "x", T.replace(tzinfo=None), "s").timestamp == EPOCH
+    assert ChatMessage("m", "a", "b", "x", "2024-09-24T01:53:25.25Z", "s").timestamp == EPOCH
+    assert ChatMessage("m", "a", "b", "x", 1727142805, "s").timestamp == EPOCH - 0.25  # int → float
     with pytest.raises(ValueError):
         ChatMessage("m", "a", "b", "x", float("inf"), "s")
     with pytest.raises(ValueError):
@@ -71,8 +74,10 @@ def test_seed_dict_is_exactly_asdict() -> None:
     }  # fmt: skip
     assert ChatMessage.from_dict(m.to_seed_dict()) == m  # a seed JSON file record loads
     d = m.to_dict()
-    assert d["timestamp"] == "2024-09-24T01:53:25.250000+00:00" and d["schema_version"] == "1.1"
+    assert d["timestamp"] == EPOCH and d["schema_version"] == "1.1"  # the seed's float, exact
     assert ChatMessage.from_dict(d) == m
+    # a dict written by earlier versions (ISO text) still loads
+    assert ChatMessage.from_dict({**d, "timestamp": "2024-09-24T01:53:25.250000+00:00"}) == m
 
 
 def test_broadcast_to_all() -> None:

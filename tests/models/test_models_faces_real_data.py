@@ -206,7 +206,8 @@ def test_chatdev_phase_as_agent_session_and_messages() -> None:
     # the session seen as a ChatSession: participant ids, times carry over
     chat_session = ChatSession.from_record(session.to_record())
     assert chat_session.participants == [p.participant_id for p in session.participants]
-    assert chat_session.last_activity == session.last_activity
+    assert chat_session.last_activity_utc == session.last_activity  # epoch seconds, the seed's float
+    assert chat_session.last_activity == session.last_activity.timestamp()
 
 
 # -- BYU chitchat (real per-message timestamps) → ChatSession + ChatMessages --------------------
@@ -233,14 +234,17 @@ def test_chitchat_conversations_as_chat_sessions() -> None:
             messages.append(msg)
         assert session.message_count == len(flat)
         assert session.last_activity == max(msg.timestamp for msg in messages)
-        assert all(msg.timestamp.tzinfo is UTC for msg in messages)
+        # the seed's float epoch seconds; the ISO text of the data converts exactly
+        assert all(isinstance(msg.timestamp, float) for msg in messages)
+        assert all(msg.timestamp_utc.tzinfo is UTC for msg in messages)
         assert ChatSession.from_dict(json.loads(json.dumps(session.to_seed_dict()))) == session
         assert ChatSession.from_record(session.to_record()) == session
         for msg in messages:
             assert ChatMessage.from_record(msg.to_record()) == msg
             assert ChatMessage.from_dict(msg.to_seed_dict()) == msg  # float epoch round trip
             turn = ConversationTurn.from_record(msg.to_record(), conversation_id="c")
-            assert (turn.speaker, turn.text, turn.timestamp) == (MessageRole.USER, msg.content, msg.timestamp)
+            expected = (MessageRole.USER, msg.content, msg.timestamp_utc)
+            assert (turn.speaker, turn.text, turn.timestamp) == expected
         # a chat session has no session_type: it cannot be seen as a ConversationSession
         with pytest.raises(ValueError, match="no session_type"):
             ConversationSession.from_record(session.to_record())

@@ -544,6 +544,7 @@ async def test_provider_calls_and_server_state(store: Store, owner: str) -> None
         stop_reason="stop",
         raw_response={"id": "resp_1", "output": [{"type": "message"}]},
         request={"model": "gpt-4o-mini"},
+        provider_specific_data={"service_tier": "default", "store": True, "price_units": {"web_searches": 2}},
         created_at=T0,
     )
     state = {"provider": "openai", "previous_response_id": "resp_1"}
@@ -557,6 +558,7 @@ async def test_provider_calls_and_server_state(store: Store, owner: str) -> None
     calls = await store.list_provider_calls(owner, cid)
     assert [c.id for c in calls] == [call.id, second.id]
     assert calls[0] == stored
+    assert calls[1].provider_specific_data == {}  # seed 004 field, empty by default
     for c in calls:
         assert_utc(c.created_at)
     dangling = ProviderCallRecord(conversation_id=cid, provider="openai", message_id="no-such-message")
@@ -591,7 +593,15 @@ async def test_import_conversation_keeps_everything(store: Store, owner: str) ->
         )
     ]
     memory = [MemoryEntry(conversation_id="x", key="k", value={"v": 1}, updated_at=at(6))]
-    calls = [ProviderCallRecord(conversation_id="x", provider="openai", message_id="m2", created_at=at(7))]
+    calls = [
+        ProviderCallRecord(
+            conversation_id="x",
+            provider="openai",
+            message_id="m2",
+            provider_specific_data={"upstream_provider": "Azure"},
+            created_at=at(7),
+        )
+    ]
     got = await store.import_conversation(
         owner, record, messages, events=events, memory=memory, provider_calls=calls
     )
@@ -620,6 +630,7 @@ async def test_import_conversation_keeps_everything(store: Store, owner: str) ->
     )
     [call] = await store.list_provider_calls(owner, record.id)
     assert (call.conversation_id, call.message_id) == (record.id, "m2")
+    assert call.provider_specific_data == {"upstream_provider": "Azure"}
     found = await store.find_conversation(owner, session_id="imported")
     assert found is not None and found.id == record.id
     await store.transition(owner, record.id, ConversationStatus.ACTIVE)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool, StaticPool
 
-from convoledger.models.records import ConversationRecord, MessageRecord
+from convoledger.models.records import ConversationRecord, MessageRecord, ProviderCallRecord
 from convoledger.store.base import MessageQuery
 from convoledger.store.querying import prepare_conversation
 from convoledger.store.sql import SqlStore, head_revision, migrate, upgrade_database
@@ -188,6 +188,52 @@ async def test_revision_0002_keeps_indexed_history_searchable_both_ways(tmp_path
         assert hits == (4,)
     finally:
         raw.close()
+
+
+async def test_revision_0003_adds_provider_specific_data_and_old_rows_read_empty(
+    tmp_path: Path, owner: str
+) -> None:
+    """Seed 004's ``provider_specific_data``: a call recorded at 0002 (no such column) reads back
+    as ``{}`` after the upgrade; new calls keep theirs; the downgrade drops the column again."""
+    path = tmp_path / "calls.db"
+    _alembic_sqlite(path, "upgrade", "0002")
+    st, codec = statements_for("sqlite"), Codec("sqlite")
+    record = prepare_conversation(owner, ConversationRecord(owner_id=owner))
+    raw = connect(str(path))
+    try:
+        values = st.conv_insert.args(codec.conversation_values(record))
+        pk = raw.execute(st.conv_insert.sql, values).fetchone()[0]
+        raw.execute(
+            "INSERT INTO provider_calls (conversation_pk, id, provider, identifiers, input_tokens, "
+            "output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens, "
+            "usage_estimated, currency, created_at) "
+            "VALUES (?, 'old-call', 'openai', '{}', 1, 2, 0, 0, 0, 3, 0, 'USD', ?)",
+            (pk, "2025-01-02T03:04:05.000000+00:00"),
+        )
+    finally:
+        raw.close()
+    await upgrade_database(sqlite_url(path))
+    store = SqlStore(sqlite_url(path))
+    await store.open()
+    try:
+        new = ProviderCallRecord(
+            conversation_id=record.id, provider="openai", provider_specific_data={"a": 1}
+        )
+        await store.record_provider_call(owner, record.id, new)
+        calls = await store.list_provider_calls(owner, record.id)
+    finally:
+        await store.close()
+    assert [(c.id, c.total_tokens, c.provider_specific_data) for c in calls] == [
+        ("old-call", 3, {}),
+        (new.id, 0, {"a": 1}),
+    ]
+    _alembic_sqlite(path, "downgrade", "0002")
+    conn = sqlite3.connect(path)
+    try:
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(provider_calls)")}
+    finally:
+        conn.close()
+    assert "provider_specific_data" not in columns and "created_at" in columns
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,8 @@ from convoledger.models.agent_session import AgentSession, MessageRole, SessionM
 from convoledger.models.chat import BROADCAST_RECIPIENT, ChatMessage, ChatSession
 from convoledger.models.conversation import Conversation, ConversationTurn
 from convoledger.models.participants import ConversationParticipant, ParticipantType
+from convoledger.models.provider_metadata import ProviderMetadata
+from convoledger.models.provider_views import ConversationProviderViews
 from convoledger.models.records import (
     PARTICIPANT_TYPES,
     SCHEMA_VERSION,
@@ -56,6 +58,7 @@ __all__ = [
     "Conversation",
     "ConversationKind",
     "ConversationParticipant",
+    "ConversationProviderViews",
     "ConversationRecord",
     "ConversationSession",
     "ConversationStatus",
@@ -69,6 +72,7 @@ __all__ = [
     "ParticipantRecord",
     "ParticipantType",
     "ProviderCallRecord",
+    "ProviderMetadata",
     "SessionKey",
     "SessionMessage",
     "SessionState",

@@ -3,18 +3,28 @@
 Source: the multichat session persistence seed (``multichat_session_persistence.py``, "V2
 compliant"): ``ChatMessage(id, sender, recipient, content, timestamp, session_id)`` and
 ``ChatSession(session_id, participants, created_at, last_activity, message_count)``, where
-times were float epoch seconds and participants plain ids (``"Agent-1"``), and a message to
-everyone was shown as ``→ All``. Here times are aware UTC datetimes (floats, datetimes and ISO
-text accepted); ``timestamp_epoch`` & co. and :meth:`ChatMessage.to_seed_dict` give the seed's
-floats back. Faces of ``ConversationRecord`` / ``MessageRecord``. Pure, no I/O.
+times are float epoch seconds (``time.time()``) and participants plain ids (``"Agent-1"``), and a
+message to everyone is shown as ``→ All``.
+
+Times keep the seed's type: ``timestamp``, ``created_at`` and ``last_activity`` are POSIX epoch
+seconds (``float``, UTC), so the seed's own code (``datetime.fromtimestamp(message.timestamp)``,
+``sorted(..., key=lambda m: m.timestamp)``, ``session.last_activity < cutoff_time``) runs
+unchanged. A ``datetime`` (naive = UTC) or ISO 8601 text is accepted as input and converted;
+``timestamp_utc`` & co. give the aware UTC ``datetime``. A float round-trips exactly through the
+stored record and ``to_dict``/``from_dict`` (the store keeps microseconds; a float with finer
+digits is kept beside it in the face's metadata). Faces of ``ConversationRecord`` /
+``MessageRecord``. Pure, no I/O.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import field
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator
 from pydantic.dataclasses import dataclass
 
 from convoledger.models.participants import FACE_CONFIG
@@ -26,20 +36,54 @@ from convoledger.models.records import (
     ParticipantRecord,
 )
 from convoledger.models.serialization import (
-    dump_datetime,
+    face_extras,
     migrate,
     require_key,
     split_face_metadata,
     with_face_extras,
 )
-from convoledger.models.timeutil import UtcDatetime, utcnow
+from convoledger.models.timeutil import ensure_utc, utcnow
 
-__all__ = ["BROADCAST_RECIPIENT", "ChatMessage", "ChatSession"]
+__all__ = ["BROADCAST_RECIPIENT", "ChatMessage", "ChatSession", "EpochSeconds", "epoch_seconds"]
+
+
+def epoch_seconds(value: Any) -> float:
+    """POSIX epoch seconds (UTC) as a ``float``: a number is kept as it is (``int`` → ``float``);
+    a ``datetime`` (naive = UTC) or ISO 8601 text is converted. ``ValueError`` for booleans,
+    NaN/±inf, out-of-range numbers and anything else (``timeutil.ensure_utc`` rules)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ValueError(f"epoch seconds must be finite, got {value!r}")
+        ensure_utc(value)  # range check
+        return float(value)
+    return ensure_utc(value).timestamp()
+
+
+#: A pydantic field type: epoch seconds as ``float`` (numbers, datetimes and ISO text accepted).
+EpochSeconds = Annotated[float, BeforeValidator(epoch_seconds)]
+
+
+def _utc(seconds: float) -> datetime:
+    return ensure_utc(seconds)
+
+
+def _exact(seconds: float) -> float | None:
+    """``seconds`` when the stored datetime (microseconds) would not give it back exactly."""
+    return None if _utc(seconds).timestamp() == seconds else seconds
+
+
+def _stored(stored: datetime, kept: Any) -> float:
+    """The float of a stored time: the exact float kept beside it when it still matches (within a
+    microsecond), else the stored datetime's own."""
+    if isinstance(kept, float) and abs(kept - stored.timestamp()) < 1e-6:
+        return kept
+    return stored.timestamp()
 
 #: The seed's recipient for a message to everyone in the session (stored as recipient ``None``).
 BROADCAST_RECIPIENT = "All"
 _BROADCAST_NAMES = frozenset({"all", "*"})
 _FACE = "chat_message"
+_SESSION_FACE = "chat_session"
 
 
 @dataclass(config=FACE_CONFIG)
@@ -48,7 +92,7 @@ class ChatMessage:
 
     Fields: ``id`` (non-empty), ``sender`` / ``recipient`` (non-empty participant ids;
     ``"All"`` — any case — or ``"*"`` means everyone), ``content`` (may be empty), ``timestamp``
-    (float epoch seconds, datetime — naive = UTC — or ISO text; kept as aware UTC),
+    (epoch seconds, ``float``; a datetime — naive = UTC — or ISO text is converted),
     ``session_id`` (the ``ChatSession.session_id``, non-empty). Bad values raise ``ValueError``.
     """
 
@@ -56,7 +100,7 @@ class ChatMessage:
     sender: str
     recipient: str
     content: str
-    timestamp: UtcDatetime
+    timestamp: EpochSeconds
     session_id: str
 
     def __post_init__(self) -> None:
@@ -66,8 +110,13 @@ class ChatMessage:
 
     @property
     def timestamp_epoch(self) -> float:
-        """``timestamp`` as POSIX epoch seconds (the seed's float)."""
-        return self.timestamp.timestamp()
+        """``timestamp`` (already epoch seconds; kept for callers of earlier versions)."""
+        return self.timestamp
+
+    @property
+    def timestamp_utc(self) -> datetime:
+        """``timestamp`` as an aware UTC ``datetime`` (microsecond precision)."""
+        return _utc(self.timestamp)
 
     @property
     def is_broadcast(self) -> bool:
@@ -77,12 +126,16 @@ class ChatMessage:
     # -- the one stored model ------------------------------------------------------------------
     def to_record(self, conversation_id: str = "") -> MessageRecord:
         """The stored ``MessageRecord``: ``role`` ``user``, ``sender``, ``recipient`` (None for a
-        broadcast, DESIGN.md), ``content``, ``created_at`` = timestamp; the seed's ``session_id``
-        and the broadcast spelling are kept in the reserved metadata key for :meth:`from_record`.
-        ``conversation_id`` is the stored conversation's id if known (the store sets it)."""
+        broadcast, DESIGN.md), ``content``, ``created_at`` = timestamp (aware UTC); the seed's
+        ``session_id``, the broadcast spelling and a timestamp finer than a microsecond are kept
+        in the reserved metadata key for :meth:`from_record`. ``conversation_id`` is the stored
+        conversation's id if known (the store sets it)."""
         extras: dict[str, Any] = {"session_id": self.session_id}
         if self.is_broadcast:
             extras["recipient"] = self.recipient
+        exact = _exact(self.timestamp)
+        if exact is not None:
+            extras["timestamp"] = exact
         return MessageRecord(
             id=self.id,
             conversation_id=conversation_id,
@@ -91,7 +144,7 @@ class ChatMessage:
             sender=self.sender,
             recipient=None if self.is_broadcast else self.recipient,
             metadata=with_face_extras({}, _FACE, extras),
-            created_at=self.timestamp,
+            created_at=self.timestamp_utc,
         )
 
     @classmethod
@@ -108,35 +161,32 @@ class ChatMessage:
             sender=msg.sender or msg.role,
             recipient=msg.recipient or extras.get("recipient") or BROADCAST_RECIPIENT,
             content=msg.content,
-            timestamp=msg.created_at,
+            timestamp=_stored(msg.created_at, extras.get("timestamp")),
             session_id=session_id or extras.get("session_id") or msg.conversation_id,
         )
 
     # -- plain JSON ----------------------------------------------------------------------------
     def to_seed_dict(self) -> dict[str, Any]:
         """Exactly the seed's ``asdict(message)``: six keys, ``timestamp`` as float epoch seconds
-        (for the seed's JSON / SQLite files). A float carries about 16 significant digits, so
-        microseconds may round for far-off times; ``to_dict`` (ISO text) is exact."""
+        (for the seed's JSON / SQLite files)."""
         return {
             "id": self.id,
             "sender": self.sender,
             "recipient": self.recipient,
             "content": self.content,
-            "timestamp": self.timestamp_epoch,
+            "timestamp": self.timestamp,
             "session_id": self.session_id,
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """The seed's six keys (``timestamp`` as ISO 8601 UTC) plus ``schema_version``."""
-        return {
-            **self.to_seed_dict(),
-            "timestamp": dump_datetime(self.timestamp),
-            "schema_version": SCHEMA_VERSION,
-        }
+        """The seed's six keys (``timestamp`` as the seed's float epoch seconds, exact) plus
+        ``schema_version``."""
+        return {**self.to_seed_dict(), "schema_version": SCHEMA_VERSION}
 
     @classmethod
     def from_dict(cls, data: Any) -> ChatMessage:
-        """Load a message dict: ours, or the seed's (float ``timestamp``). ``ValueError`` for bad input."""
+        """Load a message dict: ours, or the seed's (``timestamp`` a float, or ISO text as
+        earlier versions wrote it). ``ValueError`` for bad input."""
         d = migrate(data)
         return cls(**{k: require_key(d, k, "ChatMessage") for k in _MESSAGE_KEYS})
 
@@ -150,14 +200,15 @@ class ChatSession:
     """A multichat session (seed field order, positional OK).
 
     Fields: ``session_id`` (non-empty), ``participants`` (distinct non-empty ids, e.g.
-    ``["Agent-1", "Agent-2"]``), ``created_at`` / ``last_activity`` (as ``ChatMessage.timestamp``;
-    default now), ``message_count`` (≥ 0). Bad values raise ``ValueError``.
+    ``["Agent-1", "Agent-2"]``), ``created_at`` / ``last_activity`` (epoch seconds, as
+    ``ChatMessage.timestamp``; default now), ``message_count`` (≥ 0). Bad values raise
+    ``ValueError``.
     """
 
     session_id: str
     participants: list[str]
-    created_at: UtcDatetime = field(default_factory=utcnow)
-    last_activity: UtcDatetime = field(default_factory=utcnow)
+    created_at: EpochSeconds = field(default_factory=lambda: utcnow().timestamp())
+    last_activity: EpochSeconds = field(default_factory=lambda: utcnow().timestamp())
     message_count: int = 0
 
     def __post_init__(self) -> None:
@@ -175,13 +226,23 @@ class ChatSession:
 
     @property
     def created_at_epoch(self) -> float:
-        """``created_at`` as POSIX epoch seconds (the seed's float)."""
-        return self.created_at.timestamp()
+        """``created_at`` (already epoch seconds; kept for callers of earlier versions)."""
+        return self.created_at
 
     @property
     def last_activity_epoch(self) -> float:
-        """``last_activity`` as POSIX epoch seconds (the seed's float)."""
-        return self.last_activity.timestamp()
+        """``last_activity`` (already epoch seconds; kept for callers of earlier versions)."""
+        return self.last_activity
+
+    @property
+    def created_at_utc(self) -> datetime:
+        """``created_at`` as an aware UTC ``datetime``."""
+        return _utc(self.created_at)
+
+    @property
+    def last_activity_utc(self) -> datetime:
+        """``last_activity`` as an aware UTC ``datetime``."""
+        return _utc(self.last_activity)
 
     def add_message(self, message: ChatMessage) -> None:
         """Count ``message`` (the seed's ``add_message`` bookkeeping): ``message_count`` + 1 and
@@ -200,7 +261,10 @@ class ChatSession:
     def to_record(self, owner_id: str = "local", *, record_id: str | None = None) -> ConversationRecord:
         """The stored ``ConversationRecord`` (kind ``chat_session``): each participant id becomes
         a ``user`` participant (the seed has no types), in order, so :meth:`from_record` gives
-        them back; ``last_activity`` → ``last_activity_at`` / ``updated_at``."""
+        them back; ``last_activity`` → ``last_activity_at`` / ``updated_at``; times finer than a
+        microsecond are kept in the reserved metadata key."""
+        exact = {"created_at": _exact(self.created_at), "last_activity": _exact(self.last_activity)}
+        extras = {key: value for key, value in exact.items() if value is not None}
         return ConversationRecord(
             id=record_id or str(uuid.uuid4()),
             owner_id=owner_id,
@@ -210,20 +274,22 @@ class ChatSession:
                 ParticipantRecord(participant_id=p, participant_type="user") for p in self.participants
             ],
             message_count=self.message_count,
-            created_at=self.created_at,
-            updated_at=self.last_activity,
-            last_activity_at=self.last_activity,
+            metadata=with_face_extras({}, _SESSION_FACE, extras),
+            created_at=self.created_at_utc,
+            updated_at=self.last_activity_utc,
+            last_activity_at=self.last_activity_utc,
         )
 
     @classmethod
     def from_record(cls, record: ConversationRecord) -> ChatSession:
-        """The chat session stored in ``record`` (any kind: participant ids, times and count
-        carry over; ``session_id`` falls back to the record ``id``)."""
+        """The chat session stored in ``record`` (any kind: participant ids, times — as epoch
+        seconds — and count carry over; ``session_id`` falls back to the record ``id``)."""
+        extras = face_extras(record.metadata, _SESSION_FACE)
         return cls(
             session_id=record.session_id or record.id,
             participants=[p.participant_id for p in record.participants],
-            created_at=record.created_at,
-            last_activity=record.last_activity_at,
+            created_at=_stored(record.created_at, extras.get("created_at")),
+            last_activity=_stored(record.last_activity_at, extras.get("last_activity")),
             message_count=record.message_count,
         )
 
@@ -233,24 +299,19 @@ class ChatSession:
         return {
             "session_id": self.session_id,
             "participants": list(self.participants),
-            "created_at": self.created_at_epoch,
-            "last_activity": self.last_activity_epoch,
+            "created_at": self.created_at,
+            "last_activity": self.last_activity,
             "message_count": self.message_count,
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """The seed's five keys (times ISO 8601 UTC) plus ``schema_version``."""
-        return {
-            **self.to_seed_dict(),
-            "created_at": dump_datetime(self.created_at),
-            "last_activity": dump_datetime(self.last_activity),
-            "schema_version": SCHEMA_VERSION,
-        }
+        """The seed's five keys (times as the seed's float epoch seconds) plus ``schema_version``."""
+        return {**self.to_seed_dict(), "schema_version": SCHEMA_VERSION}
 
     @classmethod
     def from_dict(cls, data: Any) -> ChatSession:
-        """Load a session dict: ours, or the seed's (float times). ``message_count`` may be
-        missing (0). ``ValueError`` for bad input."""
+        """Load a session dict: ours, or the seed's (float times, or ISO text as earlier versions
+        wrote them). ``message_count`` may be missing (0). ``ValueError`` for bad input."""
         d = migrate(data)
         d.setdefault("message_count", 0)
         return cls(**{k: require_key(d, k, "ChatSession") for k in _SESSION_KEYS})

@@ -188,6 +188,10 @@ class ProviderCallRecord(BaseModel):
     Usage in tokens; ``cost`` in ``currency`` (USD) as a decimal string-safe float, ``None`` when
     the model is unknown to the price data (``cost_note`` says why), ``provider_cost`` what the
     provider itself reported (OpenRouter ``usage.cost``). ``latency_ms`` in milliseconds.
+    ``provider_specific_data`` holds the fields only this provider returns (seed 004
+    ``ProviderMetadata.provider_specific_data``: ``service_tier``, ``upstream_provider``,
+    ``store``, ``price_units``, …; the adapter's ``details``). The seed's own field names for a
+    row are on the face ``models.provider_metadata.ProviderMetadata``.
     """
 
     id: str = Field(default_factory=new_message_id)
@@ -214,4 +218,5 @@ class ProviderCallRecord(BaseModel):
     error: Any = None
     raw_response: Any = None
     request: Any = None
+    provider_specific_data: dict[str, Any] = Field(default_factory=dict)
     created_at: UtcDatetime = Field(default_factory=utcnow)

@@ -5,8 +5,11 @@ provider's capabilities, and price the call.
   :class:`ProviderResponseMetadata` — one adapter per API family (seed names
   ``extract_all_identifiers``, ``extract_all_metadata``, ``get_provider_capabilities``; see
   :func:`get_adapter`);
-- :func:`load_capabilities`, :func:`get_capabilities`, :func:`capabilities_as_dict` — the
-  capability registry (data file ``capabilities.json``, seed ``AIPlatform``);
+- :func:`extract_all_identifiers` (``response, metadata, provider_config``) and
+  :func:`extract_from_path` — seed 004's generic identifier plan (:mod:`.identifiers`);
+- :func:`load_capabilities`, :func:`get_capabilities`, :func:`get_provider_capabilities`,
+  :func:`capabilities_as_dict` — the capability registry (data file ``capabilities.json``, seed
+  ``AIPlatform``, whose members read it);
 - :func:`price_call` → :class:`PriceResult` (genai-prices, offline) and
   :func:`to_provider_call_record` → ``ProviderCallRecord`` for the ledger.
 
@@ -22,8 +25,14 @@ from convoledger.providers.capabilities import (
     ProviderCapabilities,
     capabilities_as_dict,
     get_capabilities,
+    get_provider_capabilities,
     load_capabilities,
     reload_capabilities,
+)
+from convoledger.providers.identifiers import (
+    GENERIC_IDENTIFIER_KEYS,
+    extract_all_identifiers,
+    extract_from_path,
 )
 from convoledger.providers.metadata import IDENTIFIER_KEYS, ProviderResponseMetadata, Usage
 from convoledger.providers.pricing import PRICE_SOURCE, PriceResult, price_call
@@ -42,6 +51,7 @@ __all__ = [
     "ADAPTERS",
     "APIS",
     "DEFAULT_API",
+    "GENERIC_IDENTIFIER_KEYS",
     "IDENTIFIER_KEYS",
     "PRICE_SOURCE",
     "PROVIDERS",
@@ -54,8 +64,11 @@ __all__ = [
     "Usage",
     "capabilities_as_dict",
     "detect_api",
+    "extract_all_identifiers",
+    "extract_from_path",
     "get_adapter",
     "get_capabilities",
+    "get_provider_capabilities",
     "load_capabilities",
     "parse",
     "price_call",

@@ -18,20 +18,16 @@ from urllib.parse import unquote
 
 from convoledger.providers.estimate import estimate_output_tokens, estimate_request_input_tokens
 from convoledger.providers.fields import as_str, count, lower_headers, parse_time
+from convoledger.providers.identifiers import (
+    REQUEST_ID_HEADERS,
+    IdentifierValue,
+    extract_all_identifiers,
+    nested_identifiers,
+    response_parts,
+)
 from convoledger.providers.metadata import ProviderResponseMetadata, Usage
 from convoledger.providers.streams import DecodedResponse, decode_response
 
-#: Response headers that carry the provider's request id, in priority order (OpenAI/Groq/Azure
-#: ``x-request-id``, Anthropic ``request-id``, AWS ``x-amzn-requestid``, Azure APIM
-#: ``apim-request-id``, Mistral's gateway ``x-kong-request-id``).
-REQUEST_ID_HEADERS = (
-    "x-request-id",
-    "request-id",
-    "x-amzn-requestid",
-    "x-amzn-request-id",
-    "apim-request-id",
-    "x-kong-request-id",
-)
 #: Server processing time in milliseconds (OpenAI, Azure OpenAI).
 LATENCY_HEADERS = ("openai-processing-ms",)
 
@@ -206,19 +202,52 @@ class ProviderAdapter:
         else:
             assert decoded.body is not None
             self.parse_body(decoded.body, state)
-        self._apply_headers(state, lower_headers(headers))
+        lowered = lower_headers(headers)
+        self._apply_headers(state, lowered)
+        # Seed 004 Phase 3.1: the generic identifier keys wherever the response carries them
+        # (headers, nested objects); what the adapter found itself is kept.
+        for key, value in nested_identifiers(decoded, lowered).items():
+            state.identifiers.setdefault(key, value)
         if model and not state.model:
             state.model = unquote(model)
         if state.streamed and not state.usage_found and self.estimate_missing_stream_usage:
             self._estimate(state, request)
         return state.build()
 
-    def extract_all_identifiers(self, response: Any, headers: Any = None) -> dict[str, str | list[str]]:
-        """Only the identifiers of ``response`` (``{key: str | list[str]}``); see ``extract_all_metadata``."""
-        return self.extract_all_metadata(response, headers).identifiers
+    def extract_all_identifiers(
+        self, response: Any, metadata: Any = None, provider_config: Any = None, *, headers: Any = None
+    ) -> dict[str, IdentifierValue]:
+        """Every identifier of ``response`` (seed 004: ``extract_all_identifiers(response,
+        metadata, provider_config)``), ``{key: str | list[str]}``.
+
+        This adapter's own reading of the response comes first (``response_id``,
+        ``previous_response_id``, tool call ids, …: see :meth:`extract_all_metadata`); then the
+        seed's generic plan (:func:`convoledger.providers.identifiers.extract_all_identifiers`,
+        with ``provider_config`` defaulting to this provider/API's capabilities) fills what is
+        missing, except that values read from ``metadata`` through the configured paths replace
+        earlier ones, as in the seed. A response the adapter cannot read as a body or stream
+        (a plain object with attributes) is read by the generic plan only. ``headers``: the HTTP
+        response headers. ``ValueError`` for undecodable input.
+        """
+        from convoledger.providers.capabilities import get_capabilities
+
+        config = provider_config if provider_config is not None else get_capabilities(self.provider, self.api)
+        decoded, lowered = response_parts(response, headers)
+        found: dict[str, IdentifierValue] = {}
+        if decoded is not None:
+            found.update(self.extract_all_metadata(decoded, lowered).identifiers)
+        generic = extract_all_identifiers(response, None, config, headers=lowered)
+        for key, value in generic.items():
+            found.setdefault(key, value)
+        if metadata:
+            found.update(extract_all_identifiers({}, metadata, config))
+        return found
 
     def get_provider_capabilities(self) -> dict[str, Any]:
-        """This provider/API's entry of the capability registry (``capabilities.json``) as a dict."""
+        """This provider/API's entry of the capability registry (``capabilities.json``) as a dict
+        (seed 004 ``get_provider_capabilities()``: ``api_stateful``, ``sdk_session_support``,
+        ``supported_identifiers``, ``identifier_paths``, ``metadata_fields``, ``provider_notes``,
+        ``cost_optimization_notes``, …)."""
         from convoledger.providers.capabilities import get_capabilities
 
         return get_capabilities(self.provider, self.api).model_dump(mode="json")

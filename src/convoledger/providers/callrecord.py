@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from convoledger.models.records import ProviderCallRecord, new_message_id
 from convoledger.providers.metadata import ProviderResponseMetadata
 from convoledger.providers.pricing import PriceResult
@@ -33,6 +35,16 @@ def jsonable_response(raw: Any) -> Any:
     raise ValueError(f"raw response of type {type(raw).__name__} cannot be stored as JSON")
 
 
+def jsonable_details(details: dict[str, Any]) -> dict[str, Any]:
+    """The adapter's ``details`` as plain JSON (datetimes as ISO 8601 text, SDK objects dumped);
+    ``ValueError`` when a value cannot be stored as JSON."""
+    try:
+        data: dict[str, Any] = orjson.loads(orjson.dumps(details, default=dump_sdk_object))
+    except TypeError as exc:
+        raise ValueError(f"provider-specific details cannot be stored as JSON: {exc}") from exc
+    return data
+
+
 def to_provider_call_record(
     metadata: ProviderResponseMetadata,
     price: PriceResult,
@@ -47,10 +59,11 @@ def to_provider_call_record(
 
     Copies provider, API, model, identifiers, the usage counts (tokens), ``usage_estimated``,
     cost/currency/price source/note and the provider-reported cost (USD), ``latency_ms``, stop
-    reason and error; ``raw_response`` and ``request`` are stored JSON-able (see
-    :func:`jsonable_response`). ``created_at`` is the response's own timestamp when it has one
-    (else now). Raises ``ValueError`` for an empty ``conversation_id`` or a raw response that
-    cannot be stored as JSON.
+    reason and error, and the adapter's ``details`` as ``provider_specific_data`` (seed 004);
+    ``raw_response`` and ``request`` are stored JSON-able (see :func:`jsonable_response`).
+    ``created_at`` is the response's own timestamp when it has one (else now). Raises
+    ``ValueError`` for an empty ``conversation_id`` or a raw response that cannot be stored as
+    JSON.
     """
     if not conversation_id:
         raise ValueError("conversation_id is required")
@@ -80,10 +93,11 @@ def to_provider_call_record(
         "error": metadata.error,
         "raw_response": jsonable_response(raw_response),
         "request": jsonable_response(request),
+        "provider_specific_data": jsonable_details(metadata.details),
     }
     if metadata.created_at is not None:
         fields["created_at"] = metadata.created_at
     return ProviderCallRecord(**fields)
 
 
-__all__ = ["jsonable_response", "to_provider_call_record"]
+__all__ = ["jsonable_details", "jsonable_response", "to_provider_call_record"]

@@ -7,8 +7,12 @@ history), ``context_strategy`` (``server_state`` or ``token_window``), ``sdk_ses
 ``ProviderResponseMetadata.identifiers``), ``metadata_fields`` (wire paths), ``streaming_usage``,
 ``deprecated``, ``token_estimate_ratio`` (multiplier on o200k counts when budgeting a window,
 FIELDS.md section 5), ``provider_notes`` (the seed's four-part template: ``architecture``,
-``implementation``, ``cost_implications``, ``sdk``) and ``cost_optimization_notes``. Facts come
-from ``shared/data/provider_responses/FIELDS.md`` (verified on the recorded responses) and the
+``implementation``, ``cost_implications``, ``sdk``) and ``cost_optimization_notes``, and
+``identifier_paths``: for each supported identifier that sits at one place in a response body,
+its field path (``conversation.id``, ``output[].call_id``, ``header:x-request-id``; syntax of
+:func:`convoledger.providers.identifiers.extract_from_path`) — seed 004's "identifier extraction
+paths", read as ``caps.get("conversation_id_path")``. Facts come from
+``shared/data/provider_responses/FIELDS.md`` (verified on the recorded responses) and the
 providers' SDKs and docs named there.
 
 Loading (:func:`load_capabilities`): the packaged file, then a JSON or TOML file deep-merged over
@@ -29,6 +33,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from convoledger.providers.identifiers import extract_from_path
 
 #: Environment variable naming a capabilities file merged over the packaged one.
 CAPABILITIES_ENV = "CONVOLEDGER_CAPABILITIES_FILE"
@@ -60,6 +66,7 @@ class ApiCapabilities(BaseModel):
     deprecated: bool = False
     token_estimate_ratio: float = Field(default=1.0, gt=0)
     supported_identifiers: list[str]
+    identifier_paths: dict[str, str] = Field(default_factory=dict)
     metadata_fields: list[str]
     streaming_usage: str
     provider_notes: ProviderNotes
@@ -71,7 +78,70 @@ class ApiCapabilities(BaseModel):
             raise ValueError(
                 "context_strategy 'server_state' needs api_stateful=true and server_state_handles"
             )
+        unknown = sorted(set(self.identifier_paths) - set(self.supported_identifiers))
+        if unknown:
+            raise ValueError(f"identifier_paths names identifiers not in supported_identifiers: {unknown}")
+        for name, path in self.identifier_paths.items():
+            try:
+                extract_from_path({}, path)  # syntax check only
+            except ValueError as exc:
+                raise ValueError(f"identifier_paths[{name!r}]: {exc}") from None
         return self
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Dict-style read, as seed 004 reads its provider config
+        (``provider_config.get(f"{identifier_type}_path", None)``).
+
+        ``"<identifier>_path"`` → that identifier's path in ``identifier_paths`` (``default`` when
+        it has none); any other field name → the field's value; anything else → ``default``.
+        """
+        if key.endswith("_path") and key not in type(self).model_fields:
+            return self.identifier_paths.get(key.removesuffix("_path"), default)
+        if key in type(self).model_fields:
+            return getattr(self, key)
+        return default
+
+    def provider_notes_text(self) -> str:
+        """``provider_notes`` as the seed's text note (004, "Example Provider Note (OpenAI)")::
+
+            === <display name> ===
+
+            ARCHITECTURE:
+            - API-Level: Stateful (...) | Stateless (...)
+            - SDK-Level: <session mechanism> | No built-in session management
+            - Identifiers: <supported identifiers> | None available
+            - <architecture note>
+
+            HOW IT WORKS: / TOKEN COSTS: / SDK: / OPTIMIZATION: (one section each)
+        """
+        handles = ", ".join(self.server_state_handles)
+        api_level = f"Stateful (server-side state: {handles})" if self.api_stateful else "Stateless"
+        sdk_level = self.sdk_session_mechanism if self.sdk_session_support else None
+        lines = [
+            f"=== {self.display_name} ===",
+            "",
+            "ARCHITECTURE:",
+            f"- API-Level: {api_level}",
+            f"- SDK-Level: {sdk_level or 'No built-in session management'}",
+            f"- Identifiers: {', '.join(self.supported_identifiers) or 'None available'}",
+            f"- {self.provider_notes.architecture}",
+            "",
+            "HOW IT WORKS:",
+            f"- {self.provider_notes.implementation}",
+            "",
+            "TOKEN COSTS:",
+            f"- {self.provider_notes.cost_implications}",
+            "",
+            "SDK:",
+            f"- {self.provider_notes.sdk}",
+        ]
+        if self.cost_optimization_notes:
+            lines += ["", "OPTIMIZATION:", self.cost_optimization_text()]
+        return "\n".join(lines)
+
+    def cost_optimization_text(self) -> str:
+        """``cost_optimization_notes`` as the seed's text field: one ``- note`` line each."""
+        return "\n".join(f"- {note}" for note in self.cost_optimization_notes)
 
 
 class ProviderEntry(BaseModel):
@@ -236,6 +306,13 @@ def get_capabilities(provider: str, api: str | None = None) -> ProviderCapabilit
     return default_registry().get(provider, api)
 
 
+def get_provider_capabilities(provider: str, api: str | None = None) -> dict[str, Any]:
+    """Seed 004 ``get_provider_capabilities()``: the capability entry of ``provider``/``api`` as a
+    JSON-ready dict (the adapters' method of the same name returns their own entry).
+    ``ValueError`` when either is unknown."""
+    return get_capabilities(provider, api).model_dump(mode="json")
+
+
 def capabilities_as_dict(registry: CapabilityRegistry | None = None) -> dict[str, Any]:
     """JSON-able registry listing (``GET /api/providers``, ``convoledger providers``); see ``as_dict``."""
     return (registry or default_registry()).as_dict()
@@ -252,6 +329,7 @@ __all__ = [
     "deep_merge",
     "default_registry",
     "get_capabilities",
+    "get_provider_capabilities",
     "load_capabilities",
     "packaged_capabilities_data",
     "reload_capabilities",

@@ -31,6 +31,7 @@ IDENTIFIER_KEYS = (
     "response_id",
     "previous_response_id",
     "conversation_id",
+    "session_id",
     "thread_id",
     "run_id",
     "assistant_id",
@@ -86,14 +87,16 @@ class Usage(BaseModel):
 
 
 class ProviderResponseMetadata(BaseModel):
-    """Everything the ledger keeps from one provider response (seed: ``ProviderMetadata``).
+    """Everything the ledger keeps from one provider response, as parsed (stored as a
+    ``ProviderCallRecord``; seed 004's names for that row: ``models.provider_metadata.ProviderMetadata``).
 
     - ``provider``: one of :data:`convoledger.providers.PROVIDERS` (``openai``, ``anthropic``, …);
     - ``api``: the API family parsed (``chat``, ``responses``, ``messages``, …);
     - ``model``: the model as the response names it (else as the caller supplied it);
     - ``identifiers``: ``{key: str | list[str]}`` for the keys in :data:`IDENTIFIER_KEYS` that
-      the response (or its headers) carries — a generic ``id`` is only ever a ``response_id``
-      (or the id of the object it names), never a ``conversation_id``;
+      the response (or its headers) carries — the adapter's own reading, completed by seed 004's
+      generic keys wherever they sit (``providers.identifiers``); a generic ``id`` is only ever a
+      ``response_id`` (or the id of the object it names), never a ``conversation_id``;
     - ``usage``: :class:`Usage`;
     - ``stop_reason``: the provider's finish/stop reason (``stop``, ``end_turn``, ``length``,
       ``tool_calls``, ``max_output_tokens``, a run status, …);
@@ -106,9 +109,10 @@ class ProviderResponseMetadata(BaseModel):
       ``thread.run``, ``count_tokens``, …) when known;
     - ``is_model_call``: False for objects that are not a (billable) model call: Conversations
       objects, Assistants/threads/messages, token counts;
-    - ``details``: provider-specific extras (``service_tier``, ``upstream_provider``,
-      ``usage_note``, ``counted_input_tokens``, ``price_units`` for genai-prices,
-      ``additional_usage`` for sub-calls billed on another model, …).
+    - ``details``: provider-specific extras, stored as ``provider_specific_data``
+      (``service_tier``, ``upstream_provider``, ``usage_note``, ``counted_input_tokens``,
+      ``price_units`` for genai-prices, ``additional_usage`` for sub-calls billed on another
+      model, …).
     """
 
     provider: str

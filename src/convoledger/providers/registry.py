@@ -30,6 +30,7 @@ from typing import Any
 from convoledger.providers.anthropic import AnthropicMessagesAdapter
 from convoledger.providers.base import ProviderAdapter
 from convoledger.providers.bedrock import BedrockConverseAdapter
+from convoledger.providers.capabilities import ProviderCapabilities, get_capabilities
 from convoledger.providers.gemini import GeminiAdapter
 from convoledger.providers.metadata import ProviderResponseMetadata
 from convoledger.providers.mistral_conversations import MistralConversationsAdapter
@@ -49,7 +50,16 @@ from convoledger.providers.streams import DecodedResponse, decode_response
 
 
 class AIPlatform(StrEnum):
-    """The providers the ledger understands (seed name ``AIPlatform``)."""
+    """The providers the ledger understands (seed 004's ``AIPlatform`` model, one member per provider).
+
+    Each member reads the seed's capability fields from the capability registry
+    (``capabilities.json``) for the provider's default API (``capabilities(api)`` for another):
+    ``provider_notes`` (text, the seed's note template), ``sdk_session_support``,
+    ``api_stateful``, ``cost_optimization_notes`` (text, one ``- note`` line each),
+    ``supported_identifiers`` and ``metadata_fields`` (lists), and ``get(key, default)`` as on
+    ``ProviderCapabilities`` (``AIPlatform.OPENAI.get("response_id_path")`` → ``"id"``). Being a
+    ``str``, a member is also accepted wherever a provider name is.
+    """
 
     OPENAI = "openai"
     AZURE = "azure"
@@ -61,6 +71,45 @@ class AIPlatform(StrEnum):
     BEDROCK = "bedrock"
     OLLAMA = "ollama"
     DEEPSEEK = "deepseek"
+
+    def capabilities(self, api: str | None = None) -> ProviderCapabilities:
+        """This provider's capability entry for ``api`` (default: its default API); ``ValueError``
+        for an API it does not have."""
+        return get_capabilities(self.value, api)
+
+    @property
+    def provider_notes(self) -> str:
+        """Seed ``provider_notes`` (TextField): the default API's note as text."""
+        return self.capabilities().provider_notes_text()
+
+    @property
+    def sdk_session_support(self) -> bool:
+        """Seed ``sdk_session_support``: whether an SDK manages sessions for the default API."""
+        return self.capabilities().sdk_session_support
+
+    @property
+    def api_stateful(self) -> bool:
+        """Seed ``api_stateful``: whether the default API keeps history on the provider's servers."""
+        return self.capabilities().api_stateful
+
+    @property
+    def cost_optimization_notes(self) -> str:
+        """Seed ``cost_optimization_notes`` (TextField): one ``- note`` line per note."""
+        return self.capabilities().cost_optimization_text()
+
+    @property
+    def supported_identifiers(self) -> list[str]:
+        """Seed ``supported_identifiers``: identifier keys the default API's responses carry."""
+        return list(self.capabilities().supported_identifiers)
+
+    @property
+    def metadata_fields(self) -> list[str]:
+        """Seed ``metadata_fields``: the wire paths of every metadata field the default API returns."""
+        return list(self.capabilities().metadata_fields)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``capabilities().get(key, default)``: ``"<identifier>_path"`` or a capability field."""
+        return self.capabilities().get(key, default)
 
 
 PROVIDERS: tuple[str, ...] = tuple(p.value for p in AIPlatform)

@@ -93,7 +93,7 @@ _CONVERSATION_TIMES = ("created_at", "updated_at", "last_activity_at")
 #: ``PROVIDER_CALL_READ_COLUMNS`` (without ``conversation_pk``).
 PROVIDER_CALL_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.provider_calls.c if c.name != "row_id")
 PROVIDER_CALL_READ_COLUMNS: tuple[str, ...] = PROVIDER_CALL_COLUMNS[1:]
-_PROVIDER_CALL_JSON = ("identifiers", "error", "raw_response", "request")
+_PROVIDER_CALL_JSON = ("identifiers", "error", "raw_response", "request", "provider_specific_data")
 
 #: Columns of a lifecycle-event INSERT; reads select all but the first.
 EVENT_COLUMNS: tuple[str, ...] = ("conversation_pk", "from_status", "to_status", "reason", "actor", "at")
@@ -421,7 +421,7 @@ class Codec:
         what = f"provider call {call.id!r}"
         d["conversation_pk"] = conversation_pk
         d["identifiers"] = dump_json(call.identifiers, f"{what} identifiers")
-        for k in ("error", "raw_response", "request"):
+        for k in ("error", "raw_response", "request", "provider_specific_data"):
             d[k] = _dump_opt(d[k], f"{what} {k}")
         d["created_at"] = self.ts_in(call.created_at)
         return tuple(d[k] for k in PROVIDER_CALL_COLUMNS)
@@ -432,6 +432,8 @@ class Codec:
         d["conversation_id"] = conversation_id
         for k in _PROVIDER_CALL_JSON:
             d[k] = _load_opt(d[k])
+        if d["provider_specific_data"] is None:  # a row recorded before revision 0003
+            d["provider_specific_data"] = {}
         d["usage_estimated"] = bool(d["usage_estimated"])
         d["created_at"] = self.ts_out(d["created_at"])
         return ProviderCallRecord.model_validate(d)

@@ -285,6 +285,8 @@ provider_calls = sa.Table(
     sa.Column("raw_response", json_value(), nullable=True),
     sa.Column("request", json_value(), nullable=True),
     sa.Column("created_at", timestamp(), nullable=False),
+    # revision 0003: NULL on rows recorded before it (read back as {})
+    sa.Column("provider_specific_data", json_value(), nullable=True),
     sa.UniqueConstraint("conversation_pk", "id", name="uq_provider_calls_conversation_id"),
 )
 
