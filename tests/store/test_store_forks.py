@@ -20,7 +20,10 @@ async def _parent(ledger: Ledger, n: int = 5) -> ConversationRecord:
     record = await ledger.create_conversation(conv(name="main thread"))
     await ledger.append_batch(
         record,
-        [msg(f"parent message {i}", role="user" if i % 2 else "assistant", created_at=at(i)) for i in range(1, n + 1)],
+        [
+            msg(f"parent message {i}", role="user" if i % 2 else "assistant", created_at=at(i))
+            for i in range(1, n + 1)
+        ],
     )
     return await ledger.resolve(record.id)
 
@@ -38,7 +41,9 @@ async def test_a_fork_shares_the_parent_history_without_copying_it(store: Store,
     assert await store.list_messages(owner, branch.id, MessageQuery()) == []  # nothing copied
     assert [m.id for m in await ledger.messages(branch)] == [m.id for m in parent_msgs[:3]]
 
-    [own] = await ledger.append_batch(branch, [msg("a different answer", role="assistant", created_at=at(10))])
+    [own] = await ledger.append_batch(
+        branch, [msg("a different answer", role="assistant", created_at=at(10))]
+    )
     assert own.seq == 4  # the parent's numbering goes on after the fork point
     history = await ledger.messages(branch)
     assert [(m.seq, m.conversation_id) for m in history] == [
@@ -120,7 +125,9 @@ async def test_fork_point_must_be_a_reached_seq(store: Store, owner: str) -> Non
     assert (default.forked_at_seq, default.message_count) == (3, 3)
 
 
-async def test_a_branch_of_a_conversation_is_its_owners_alone(store: Store, owner: str, other_owner: str) -> None:
+async def test_a_branch_of_a_conversation_is_its_owners_alone(
+    store: Store, owner: str, other_owner: str
+) -> None:
     mine = Ledger(store, owner=owner)
     theirs = Ledger(store, owner=other_owner)
     parent = await _parent(mine, 3)
@@ -216,7 +223,11 @@ async def test_context_window_of_a_branch_includes_the_shared_history(store: Sto
     branch = await ledger.fork(parent, 2)
     await ledger.append(branch, msg("what the branch said", role="assistant"))
     plan = await ledger.context_for(branch, provider="openai", api="chat", budget_tokens=4000)
-    assert [m.content for m in plan.messages] == ["parent message 1", "parent message 2", "what the branch said"]
+    assert [m.content for m in plan.messages] == [
+        "parent message 1",
+        "parent message 2",
+        "what the branch said",
+    ]
 
 
 async def test_branch_bundles_restore_as_branches_when_the_parent_is_there(

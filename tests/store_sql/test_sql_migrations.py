@@ -158,10 +158,8 @@ async def test_revision_0002_keeps_indexed_history_searchable_both_ways(tmp_path
             for k, v in codec.conversation_values(record).items()
             if k not in ("parent_id", "forked_at_seq")
         }
-        pk = raw.execute(
-            f"INSERT INTO conversations ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) RETURNING pk",
-            tuple(cols.values()),
-        ).fetchone()[0]
+        insert = f"INSERT INTO conversations ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        pk = raw.execute(insert + " RETURNING pk", tuple(cols.values())).fetchone()[0]
         for seq, word in enumerate(["old alpha", "old beta", "old gamma"], start=1):
             row = codec.message_row(MessageRecord(role="user", content=word), pk, seq)
             raw.execute(st.msg_insert.sql, row)
