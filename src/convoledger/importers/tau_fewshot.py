@@ -11,8 +11,11 @@ Each transcript becomes one conversation of kind ``agent_session``. Roles as wri
 ``"fewshot-call-{i}"``, ``i`` = its message position; ``function.name`` ``"unknown"``,
 ``function.arguments`` ``""``: the display does not say which tool) with
 ``metadata["display"] = "None"``; each ``tool:`` message is the result of the latest assistant
-call not yet answered (``tool_call_id``), so context windows keep the pair together. A tool line
-with no call before it keeps ``tool_call_id`` ``None``. ``session_id`` =
+call not yet answered (``tool_call_id``), so context windows keep the pair together. A ``tool:``
+line right after an assistant *text* with no call pending means that message spoke and called a
+tool (the display kept only the text): it gets the synthesized call
+(``metadata["tool_call_synthesized"]``). A tool line with no assistant message before it keeps
+``tool_call_id`` ``None``. ``session_id`` =
 ``"tau-bench-few-shot:{hash}"``. Messages get the import time.
 """
 
@@ -95,12 +98,21 @@ def _convert(record: Any, line: int, ctx: ImportContext) -> list[ImportedConvers
                 )
             )
             continue
+        tool_call_id = None
+        if role == "tool":
+            if not pending and messages and messages[-1].role == "assistant" and not messages[-1].tool_calls:
+                # the assistant said something *and* called a tool; the display kept only the text
+                call_id = f"fewshot-call-{len(messages) - 1}"
+                messages[-1].tool_calls = [function_call(call_id, "unknown", "")]
+                messages[-1].metadata["tool_call_synthesized"] = True
+                pending.append(call_id)
+            tool_call_id = pending.pop() if pending else None
         messages.append(
             MessageRecord(
                 role=role,
                 content=text,
                 sender=chat_sender(role),
-                tool_call_id=pending.pop() if role == "tool" and pending else None,
+                tool_call_id=tool_call_id,
                 created_at=ctx.imported_at,
             )
         )
