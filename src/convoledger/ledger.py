@@ -497,7 +497,9 @@ class Ledger:
         """A lossless, versioned JSON bundle of one conversation: the conversation, every
         message, lifecycle event, memory entry and provider call (plain JSON types).
 
-        Restoring it into an empty ledger and exporting again gives an identical bundle.
+        Restoring it into an empty ledger and exporting again gives an identical bundle. A
+        branch's bundle holds its whole history (the shared messages first, with their parent's
+        ``conversation_id``) and its lineage; restore its parent first.
         """
         record = await self.resolve(ref)
         messages = await self._history(record, MessageQuery())
@@ -518,7 +520,10 @@ class Ledger:
     async def restore_bundle(self, bundle: dict[str, Any]) -> ConversationRecord:
         """Restore a bundle made by ``export_bundle`` as it was (same ids, seqs, statuses and
         times). ``ValueError`` for a malformed bundle (nothing written); ``Conflict`` when the
-        conversation id, session_id or session_key already exists for this owner."""
+        conversation id, session_id or session_key already exists for this owner. A branch's
+        bundle restores as a branch (only its own messages stored) when its parent is here and
+        holds exactly the shared history it was exported with: ``NotFound`` naming the parent
+        when it is missing, ``ValueError`` when that history differs."""
         if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
             raise ValueError(f"not a convoledger bundle: expected format {BUNDLE_FORMAT!r}")
         if bundle.get("bundle_version") != BUNDLE_VERSION:
