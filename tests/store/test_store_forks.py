@@ -252,3 +252,26 @@ async def test_branch_bundles_restore_as_branches_when_the_parent_is_there(
     assert len(await store.list_messages(other_owner, branch.id, MessageQuery())) == 1  # own only
     assert await target.export_bundle(branch.id) == branch_bundle
     assert await target.export_bundle(parent.id) == parent_bundle
+
+
+async def test_a_fork_racing_a_removal_never_loses_shared_history(store: Store, owner: str) -> None:
+    """Fork at the newest seq while that message is popped: either the pop is refused (the
+    branch shares it) or it went first and the branch never saw it; the branch's count always
+    matches what it reads."""
+    import asyncio
+
+    ledger = Ledger(store, owner=owner)
+    for _ in range(6):
+        parent = await _parent(ledger, 3)
+        outcome = await asyncio.gather(
+            ledger.fork(parent, 3), ledger.pop_message(parent), return_exceptions=True
+        )
+        branch, popped = outcome
+        assert isinstance(branch, ConversationRecord), branch
+        history = await ledger.messages(branch)
+        assert (await ledger.resolve(branch.id)).message_count == len(history)
+        if isinstance(popped, Conflict):
+            assert [m.seq for m in history] == [1, 2, 3]
+        else:
+            assert not isinstance(popped, BaseException), popped
+            assert [m.seq for m in history] == [1, 2]
