@@ -159,19 +159,45 @@ def user_create(
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="gzip or plain; JSONL, a JSON array or one JSON document.")],
-    format: Annotated[
-        str, typer.Option("--format", "-f", help="openai, sharegpt, sgd, chitchat, oasst, chatdev")
-    ],
     owner: Annotated[
         str, typer.Option(help="The account that will own the conversations (created if missing).")
     ],
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="auto (detect from the first records) or one of: " + ", ".join(_import_formats()),
+        ),
+    ] = "auto",
+    map_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--map",
+            help="A TOML mapping naming the JSON paths (JMESPath) of id, messages, role, content, time, "
+            "tool calls and a role map: for any other shape (README: 'Importing your data').",
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Import real conversations; idempotent (a second import of the same file adds nothing)."""
-    from convoledger.importing import import_file
+    """Import conversations; idempotent (a second import of the same file adds nothing).
+
+    The format is detected unless given (two formats that fit equally are refused: pass
+    --format); --format bundle restores convoledger's own export bundles exactly."""
+    from convoledger.importers import FORMATS
+    from convoledger.importers.mapping import load_mapping
+    from convoledger.importing import AUTO, import_file
 
     if not file.exists():
         _fail(f"no such file: {file}")
+    if format != AUTO and format not in FORMATS:
+        _fail(f"unknown format {format!r}; use auto or one of: {', '.join(FORMATS)}")
+    mapping = None
+    if map_file is not None:
+        try:
+            mapping = load_mapping(map_file)
+        except (ValueError, OSError) as exc:
+            _fail(str(exc))
 
     async def work(ledger: Any) -> Any:
         with Progress(
@@ -185,19 +211,33 @@ def import_(
         ) as progress:
             task = progress.add_task(file.name, total=None)
             return await import_file(
-                ledger, file, format, on_record=lambda n: progress.update(task, completed=n)
+                ledger, file, format, on_record=lambda n: progress.update(task, completed=n), mapping=mapping
             )
 
     report = _run(lambda: _with_ledger(database_url, owner, work))
+    if report.detected:
+        err_console.print(f"format: detected {report.detected}", highlight=False)
     for problem in report.errors[:50]:
         err_console.print(f"[yellow]skipped[/] line {problem.line}: {problem.reason}", highlight=False)
     if len(report.errors) > 50:
         err_console.print(f"[yellow]… and {len(report.errors) - 50} more skipped records[/]")
+    if report.reference:
+        console.print(
+            f"{len(report.reference)} reference record(s), not conversations (nothing stored): "
+            f"{report.reference[0]}{' …' if len(report.reference) > 1 else ''}",
+            highlight=False,
+        )
     console.print(
-        f"imported {report.created} conversations ({report.messages} messages), "
+        f"imported {report.created} conversations ({report.messages} messages) as {report.format}, "
         f"{report.existing} already present, {len(report.errors)} skipped "
         f"in {report.seconds:.1f} s"
     )
+
+
+def _import_formats() -> list[str]:
+    from convoledger.importers import FORMATS
+
+    return list(FORMATS)
 
 
 @app.command()

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from convoledger import forks
 from convoledger.errors import Conflict, NotFound, SessionExists
 from convoledger.models.policy import LifecyclePolicy
 from convoledger.models.provider_metadata import ProviderMetadata
@@ -482,7 +483,7 @@ class Ledger:
         """Messages matching ``query`` (default: the whole history), oldest first; as face
         ``as_`` when given."""
         record = await self.resolve(ref)
-        found = await self.store.list_messages(self.owner, record.id, query or MessageQuery())
+        found = await self._history(record, query or MessageQuery())
         return found if as_ is None else [self._as_face(as_, m, record) for m in found]
 
     async def recent(self, ref: ConversationRef, n: int = 20, as_: type[F] | None = None) -> list[Any]:
@@ -496,18 +497,28 @@ class Ledger:
         return await self.messages(ref, MessageQuery(after_seq=after_seq, limit=limit))
 
     async def count(self, ref: ConversationRef, query: MessageQuery | None = None) -> int:
-        """How many messages match ``query``'s filters."""
+        """How many messages match ``query``'s filters (a branch: shared history included)."""
         record = await self.resolve(ref)
-        return await self.store.count_messages(self.owner, record.id, query or MessageQuery())
+        if record.parent_id is None:
+            return await self.store.count_messages(self.owner, record.id, query or MessageQuery())
+        return await forks.count_history(
+            self.store,
+            self.owner,
+            await forks.chain_of(self.store, self.owner, record),
+            query or MessageQuery(),
+        )
 
     async def get_message(self, ref: ConversationRef, message_id: str) -> MessageRecord:
-        """One message by id; ``NotFound``."""
-        record = await self.resolve(ref)
-        return await self.store.get_message(self.owner, record.id, message_id)
+        """One message by id (a branch: its own or a shared one); ``NotFound``."""
+        return await self._find_message(await self.resolve(ref), message_id)
 
     async def edit_message(self, ref: ConversationRef, message_id: str, **changes: Any) -> MessageRecord:
-        """Edit content / extra_data / metadata / pinned (token_count is recomputed)."""
+        """Edit content / extra_data / metadata / pinned (token_count is recomputed). A message
+        a branch shares with its parent is edited where it is stored, so every conversation
+        that shares it shows the edit (``store/lineage.py``)."""
         record = await self.resolve(ref)
+        if record.parent_id is not None:
+            record = await self.resolve((await self._find_message(record, message_id)).conversation_id)
         if "content" in changes and "token_count" not in changes:
             current = await self.store.get_message(self.owner, record.id, message_id)
             from convoledger.tokens import count_message_tokens
@@ -520,13 +531,24 @@ class Ledger:
     async def redact_message(
         self, ref: ConversationRef, message_id: str, marker: str = "[redacted]"
     ) -> MessageRecord:
-        """Replace the message's content with ``marker``, keeping its envelope."""
+        """Replace the message's content with ``marker``, keeping its envelope. A message a
+        branch shares is redacted where it is stored: no copy of the content remains anywhere."""
         record = await self.resolve(ref)
+        if record.parent_id is not None:
+            record = await self.resolve((await self._find_message(record, message_id)).conversation_id)
         return await self.store.redact_message(self.owner, record.id, message_id, marker)
 
     async def delete_message(self, ref: ConversationRef, message_id: str) -> None:
-        """Delete one message (its seq is not reused)."""
+        """Delete one message (its seq is not reused). ``Conflict`` for a message that a branch
+        shares: from a branch, one of its parent's; in a parent, one a branch was forked with."""
         record = await self.resolve(ref)
+        if record.parent_id is not None:
+            found = await self._find_message(record, message_id)
+            if found.conversation_id != record.id:
+                raise Conflict(
+                    f"message {message_id!r} is history that branch {record.id!r} shares with "
+                    f"conversation {found.conversation_id!r}; a branch removes only its own messages"
+                )
         await self.store.delete_message(self.owner, record.id, message_id)
 
     async def pop_message(self, ref: ConversationRef) -> MessageRecord | None:
@@ -578,7 +600,9 @@ class Ledger:
         """A lossless, versioned JSON bundle of one conversation: the conversation, every
         message, lifecycle event, memory entry and provider call (plain JSON types).
 
-        Restoring it into an empty ledger and exporting again gives an identical bundle.
+        Restoring it into an empty ledger and exporting again gives an identical bundle. A
+        branch's bundle holds its whole history (the shared messages first, with their parent's
+        ``conversation_id``) and its lineage; restore its parent first.
         """
         return (await self._bundle(await self.resolve(ref)))[1]
 
@@ -596,7 +620,7 @@ class Ledger:
         return {**seed_export_document(record, messages), EXPORT_BUNDLE_KEY: bundle}
 
     async def _bundle(self, record: ConversationRecord) -> tuple[list[MessageRecord], dict[str, Any]]:
-        messages = await self.store.list_messages(self.owner, record.id, MessageQuery())
+        messages = await self._history(record, MessageQuery())
         events = await self.store.list_lifecycle_events(self.owner, record.id)
         memory = await self.store.get_memory(self.owner, record.id)
         calls = await self.store.list_provider_calls(self.owner, record.id)
@@ -680,7 +704,10 @@ class Ledger:
     async def restore_bundle(self, bundle: dict[str, Any]) -> ConversationRecord:
         """Restore a bundle made by ``export_bundle`` as it was (same ids, seqs, statuses and
         times). ``ValueError`` for a malformed bundle (nothing written); ``Conflict`` when the
-        conversation id, session_id or session_key already exists for this owner."""
+        conversation id, session_id or session_key already exists for this owner. A branch's
+        bundle restores as a branch (only its own messages stored) when its parent is here and
+        holds exactly the shared history it was exported with: ``NotFound`` naming the parent
+        when it is missing, ``ValueError`` when that history differs."""
         if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
             raise ValueError(f"not a convoledger bundle: expected format {BUNDLE_FORMAT!r}")
         if bundle.get("bundle_version") != BUNDLE_VERSION:
@@ -698,6 +725,8 @@ class Ledger:
             calls = [ProviderCallRecord.model_validate(c) for c in bundle.get("provider_calls", [])]
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed bundle: {exc}") from exc
+        if conversation.parent_id is not None:
+            messages = await self._own_part_of_branch_bundle(conversation, messages)
         for item in (*messages, *events, *memory, *calls):
             if item.conversation_id != conversation.id:
                 raise ValueError(
@@ -713,7 +742,8 @@ class Ledger:
     ) -> ImportOutcome:
         """Store an imported conversation with its messages in one transaction, idempotently:
         when a conversation with the same id or session_id exists, nothing is written and
-        ``created`` is False. Messages get ``seq`` 1..n in the given order and token counts."""
+        ``created`` is False. Messages get ``seq`` 1..n in the given order and token counts
+        (a branch's own messages: ``forked_at_seq + 1`` on; its parent must be stored first)."""
         existing = await self._existing(conversation)
         if existing is None:
             try:
@@ -722,9 +752,10 @@ class Ledger:
                 existing = None
         if existing is not None:
             return ImportOutcome(existing, created=False, messages=0)
+        first_seq = (conversation.forked_at_seq or 0) + 1
         stored_messages = [
             self._with_token_count(m).model_copy(update={"seq": i, "conversation_id": conversation.id})
-            for i, m in enumerate(messages, start=1)
+            for i, m in enumerate(messages, start=first_seq)
         ]
         record = conversation.model_copy(update={"owner_id": self.owner})
         try:
@@ -742,7 +773,7 @@ class Ledger:
         import orjson
 
         record = await self.resolve(ref)
-        messages = await self.store.list_messages(self.owner, record.id, MessageQuery())
+        messages = await self._history(record, MessageQuery())
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
@@ -884,7 +915,7 @@ class Ledger:
 
         caps = get_capabilities(provider, api)
         record = await self.resolve(ref)
-        recent = await self.store.list_messages(self.owner, record.id, MessageQuery(last=history_limit))
+        recent = await self._history(record, MessageQuery(last=history_limit))
         return choose_context(
             record,
             recent,
@@ -894,6 +925,103 @@ class Ledger:
             budget_tokens=budget_tokens,
             summary=summary,
         )
+
+    # -- forks (issue 17) ---------------------------------------------------------------------
+    async def fork(
+        self,
+        ref: ConversationRef,
+        at_seq: int | None = None,
+        *,
+        session_id: str | None = None,
+        name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> ConversationRecord:
+        """A new branch of the conversation at seq ``at_seq`` (default: its ``last_seq``),
+        sharing its history up to and including that seq without copying it; the branch's own
+        messages continue the numbering after it. Returns the stored branch (``parent_id``,
+        ``forked_at_seq``, ``message_count`` = the shared messages).
+
+        The branch copies the parent's descriptive fields (kind, session_type, name unless
+        given, description, agent, user, device, topic, current_goal, participants, metadata
+        unless given); it starts ``active`` with no ``session_key`` (keys are unique), no
+        ``server_state`` (a provider's server-side handle points at the parent's latest turn, not
+        at the fork point), no memory, events or provider calls. ``session_id``: an external id
+        for the branch. ``NotFound`` for another owner's conversation; ``ValueError`` for a fork
+        point outside ``1..last_seq``; ``Conflict`` for a taken ``session_id``.
+        """
+        from convoledger.models.records import new_id
+
+        parent = await self.resolve(ref)
+        now = utcnow()
+        branch = parent.model_copy(
+            update={
+                "id": new_id(),
+                "session_id": session_id,
+                "session_key": None,
+                "name": parent.name if name is None else name,
+                "metadata": dict(parent.metadata if metadata is None else metadata),
+                "server_state": None,
+                "status": ConversationStatus.ACTIVE,
+                "message_count": 0,
+                "last_seq": 0,
+                "created_at": now,
+                "updated_at": now,
+                "last_activity_at": now,
+                "parent_id": parent.id,
+                "forked_at_seq": parent.last_seq if at_seq is None else at_seq,
+            },
+            deep=True,
+        )
+        return await self.store.create_conversation(
+            self.owner, ConversationRecord.model_validate(dict(branch))
+        )
+
+    async def branches(self, ref: ConversationRef) -> list[ConversationRecord]:
+        """The conversations forked directly from this one, oldest first."""
+        record = await self.resolve(ref)
+        return await self.store.list_branches(self.owner, record.id)
+
+    async def lineage(self, ref: ConversationRef) -> list[ConversationRecord]:
+        """The conversation followed by its ancestors (parent, grandparent, …)."""
+        return await forks.chain_of(self.store, self.owner, await self.resolve(ref))
+
+    async def _history(self, record: ConversationRecord, query: MessageQuery) -> list[MessageRecord]:
+        """``store.list_messages`` over the whole history (a branch: shared part first)."""
+        if record.parent_id is None:
+            return await self.store.list_messages(self.owner, record.id, query)
+        chain = await forks.chain_of(self.store, self.owner, record)
+        return await forks.list_history(self.store, self.owner, chain, query)
+
+    async def _find_message(self, record: ConversationRecord, message_id: str) -> MessageRecord:
+        if record.parent_id is None:
+            return await self.store.get_message(self.owner, record.id, message_id)
+        chain = await forks.chain_of(self.store, self.owner, record)
+        return await forks.find_message(self.store, self.owner, chain, message_id)
+
+    async def _own_part_of_branch_bundle(
+        self, conversation: ConversationRecord, messages: list[MessageRecord]
+    ) -> list[MessageRecord]:
+        """The messages of a branch's bundle that the branch stores itself (seq after the fork
+        point). The shared part (seq up to it) must be exactly the parent's history here, as
+        exported; ``ValueError`` otherwise (restoring would show a different history), and
+        ``NotFound`` naming the parent when it is not in this ledger (restore it first)."""
+        assert conversation.parent_id is not None and conversation.forked_at_seq is not None
+        point = conversation.forked_at_seq
+        try:
+            parent = await self.store.get_conversation(self.owner, conversation.parent_id)
+        except NotFound:
+            raise NotFound(
+                f"bundle {conversation.id!r} is a branch of conversation {conversation.parent_id!r} "
+                f"(forked at seq {point}), which is not in this ledger: restore it first"
+            ) from None
+        shared = [m for m in messages if m.seq <= point]
+        here = await self._history(parent, MessageQuery(before_seq=point + 1))
+        if [m.model_dump(mode="json") for m in shared] != [m.model_dump(mode="json") for m in here]:
+            raise ValueError(
+                f"bundle {conversation.id!r}: its history up to seq {point} differs from what conversation "
+                f"{parent.id!r} holds now, so restoring it would not give back the exported branch"
+            )
+        return [m for m in messages if m.seq > point]
 
     # -- lifecycle sweeping (operator tasks, across owners) -----------------------------------
     async def sweep(self, now: datetime | None = None, batch: int = 1000) -> list[LifecycleEvent]:
@@ -939,7 +1067,8 @@ class Ledger:
         return (event,)
 
     async def cleanup(self, now: datetime | None = None, batch: int = 1000) -> int:
-        """Delete archived conversations idle for ``policy.max_session_age`` s; return how many."""
+        """Delete archived conversations idle for ``policy.max_session_age`` s; return how many.
+        One that still has branches is kept (they share its history; ``store/lineage.py``)."""
         now = now or utcnow()
         old = await self.store.conversations_idle_since(
             now - timedelta(seconds=self.policy.max_session_age),
@@ -951,6 +1080,8 @@ class Ledger:
             try:
                 await self.store.delete_conversation(conv.owner_id, conv.id)
             except NotFound:
+                continue
+            except Conflict:  # it still has branches, which share its history: kept for them
                 continue
             deleted += 1
         return deleted

@@ -49,6 +49,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("GET", "/api/agent-sessions/{session}/token-usage-history"): None,
     ("GET", "/api/agent-sessions/{session}/cost-tracking"): None,
     ("GET", "/api/agent-sessions/{session}/context?provider=openai&api=chat"): None,
+    ("POST", "/api/agent-sessions/{session}/fork"): {"at_seq": 1},
+    ("GET", "/api/agent-sessions/{session}/branches"): None,
     ("GET", "/api/sessions/{session_key}"): None,
     ("GET", "/api/sessions/{session_key}/messages"): None,
     ("POST", "/api/sessions/{session_key}/messages"): {

@@ -12,6 +12,7 @@ SESSION_FIELDS = {
     "id", "session_id", "name", "session_name", "description", "agent_name", "agent_instructions", "status",
     "is_active", "kind", "participants", "user_id", "device_id", "topic", "current_goal",
     "metadata", "message_count", "created_at", "updated_at", "last_activity_at",
+    "parent_id", "forked_at_seq",  # fork lineage (issue 17), null unless a branch
 }  # fmt: skip
 
 

@@ -125,7 +125,8 @@ def test_demo_prints_real_transcripts_and_a_summary(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     assert "Conversation" in result.stdout and "ConversationSession" in result.stdout
     assert "current_goal" in result.stdout
-    assert "Read 284 conversations" in result.stdout
+    # 284 records; the 30 OASST trees are 167 conversations (one per branch, issue 17)
+    assert "Read 421 conversations" in result.stdout
 
 
 def test_providers_lists_the_registry(runner: CliRunner) -> None:
@@ -138,8 +139,73 @@ def test_providers_lists_the_registry(runner: CliRunner) -> None:
 def test_quickstart_imports_the_sample_without_serving(runner: CliRunner, db: str) -> None:
     result = runner.invoke(app, ["quickstart", "--no-serve", "--database-url", db, "--owner", "demo"])
     assert result.exit_code == 0, result.output
-    assert "sample: 284 conversations imported" in result.stdout
+    assert "sample: 421 conversations imported" in result.stdout  # OASST trees as branches
     token_line = next(line for line in result.stdout.splitlines() if line.startswith("token for account"))
     assert len(token_line.split(": ", 1)[1].strip()) >= 32
     again = runner.invoke(app, ["quickstart", "--no-serve", "--database-url", db, "--owner", "demo"])
-    assert "0 conversations imported" in again.stdout and "284 already present" in again.stdout
+    assert "0 conversations imported" in again.stdout and "421 already present" in again.stdout
+
+
+def test_import_detects_the_format_and_refuses_a_tie(runner: CliRunner, db: str, tmp_path: Path) -> None:
+    source = tmp_path / "chat.jsonl"
+    source.write_text("\n".join(_chitchat_lines(2)) + "\n")
+    result = runner.invoke(app, ["import", str(source), "--owner", "ann", "--database-url", db])
+    assert result.exit_code == 0, result.output
+    assert "format: detected 'chitchat'" in result.stderr
+    assert "imported 2 conversations" in result.stdout and "as chitchat" in result.stdout
+    tie = tmp_path / "tie.jsonl"
+    tie.write_text(
+        json.dumps(
+            {"messages_display": "user: hi", "log": [{"user utterance": "hi", "system response": "yo"}]}
+        )
+        + "\n"
+    )
+    refused = runner.invoke(app, ["import", str(tie), "--owner", "ann", "--database-url", db])
+    assert refused.exit_code == 1
+    assert "'dialogstudio' and 'tau-bench-few-shot' equally well" in refused.stderr
+    unknown = tmp_path / "unknown.jsonl"
+    unknown.write_text('{"hello": 1}\n')
+    refused = runner.invoke(app, ["import", str(unknown), "--owner", "ann", "--database-url", db])
+    assert refused.exit_code == 1 and "no known format fits" in refused.stderr
+
+
+def test_export_then_import_bundle_restores_it_exactly(runner: CliRunner, db: str, tmp_path: Path) -> None:
+    source = tmp_path / "one.jsonl"
+    source.write_text(_chitchat_lines(1)[0] + "\n")
+    runner.invoke(app, ["import", str(source), "--owner", "eve", "--database-url", db])
+    session = json.loads(_chitchat_lines(1)[0])["conversation_id"]
+    out = tmp_path / "bundle.json"
+    exported = runner.invoke(
+        app, ["export", f"chitchat:{session}", "--owner", "eve", "-o", str(out), "--database-url", db]
+    )
+    assert exported.exit_code == 0, exported.output
+    for fmt in ([], ["--format", "bundle"]):
+        other = f"sqlite:///{tmp_path}/other-{len(fmt)}.db"
+        restored = runner.invoke(app, ["import", str(out), *fmt, "--owner", "eve", "--database-url", other])
+        assert restored.exit_code == 0, restored.output
+        assert "imported 1 conversations" in restored.stdout and "as bundle" in restored.stdout
+        again = tmp_path / f"again-{len(fmt)}.json"
+        runner.invoke(
+            app,
+            ["export", f"chitchat:{session}", "--owner", "eve", "-o", str(again), "--database-url", other],
+        )
+        assert orjson.loads(again.read_bytes()) == orjson.loads(out.read_bytes())
+    twice = runner.invoke(app, ["import", str(out), "--owner", "eve", "--database-url", db])
+    assert "1 already present" in twice.stdout
+
+
+def test_import_with_a_map(runner: CliRunner, db: str, tmp_path: Path) -> None:
+    source = tmp_path / "chat.jsonl"
+    source.write_text("\n".join(_chitchat_lines(2)) + "\n")
+    mapping = Path(__file__).resolve().parents[2] / "docs" / "mappings" / "chitchat.toml"
+    result = runner.invoke(
+        app, ["import", str(source), "--map", str(mapping), "--owner", "m", "--database-url", db]
+    )
+    assert result.exit_code == 0, result.output
+    assert "imported 2 conversations" in result.stdout and "as map:ccc" in result.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[message]\nrole = 'r'\n")
+    refused = runner.invoke(
+        app, ["import", str(source), "--map", str(bad), "--owner", "m", "--database-url", db]
+    )
+    assert refused.exit_code == 1 and "bad.toml" in refused.stderr

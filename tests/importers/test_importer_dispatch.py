@@ -18,7 +18,20 @@ FILES = {
     "sharegpt": "assistant_chat/fastchat_dummy_sharegpt.jsonl.gz",
     "openai": "tool_calling/tau_bench_gpt4o_airline_trajectories.jsonl.gz",
     "chatdev": "multi_agent/chatdev_warehouse_logs.jsonl.gz",
+    "dialogstudio": "task_oriented/dialogstudio_tod_examples.jsonl.gz",
+    "bfcl": "tool_calling/bfcl_v4_multi_turn.jsonl.gz",
+    "tooltalk": "tool_calling/tooltalk.jsonl.gz",
+    "swe-agent": "tool_calling/swe_agent_trajectories.jsonl.gz",
+    "tau-bench-few-shot": "tool_calling/tau_bench_few_shot_MockRetailDomainEnv.jsonl.gz",
 }
+#: Formats whose files need the whole file (flat trees) or hold no conversations.
+WHOLE_FILES = {
+    "oasst-flat": "assistant_chat/oasst_backend_realistic_seed_data.json.gz",
+    "sgd-schema": "task_oriented/sgd_schema_train.json.gz",
+    "bfcl-functions": "tool_calling/bfcl_v4_multi_turn_func_doc.json.gz",
+}
+#: Formats of public shapes with no file in the shared folder (tested on their own records).
+NO_SHARED_FILE = {"hh-rlhf", "topical-chat", "toolbench", "bundle"}
 
 
 def test_unknown_format_lists_the_known_ones() -> None:
@@ -26,12 +39,12 @@ def test_unknown_format_lists_the_known_ones() -> None:
         parse("csv", [])
     for name in ("openai", "sharegpt", "sgd", "chitchat", "oasst", "chatdev"):
         assert name in str(info.value)
-    assert set(FORMATS) == set(FILES)
+    assert set(FORMATS) == set(FILES) | set(WHOLE_FILES) | NO_SHARED_FILE
 
 
-@pytest.mark.parametrize("fmt", sorted(FILES))
+@pytest.mark.parametrize("fmt", sorted(FILES) + sorted(WHOLE_FILES))
 def test_detect_format_on_real_records(data_dir: Path, fmt: str) -> None:
-    [(_, record)] = records_at(data_dir / FILES[fmt], {2})
+    [(_, record)] = records_at(data_dir / {**FILES, **WHOLE_FILES}[fmt], {1})
     assert detect_format(record) == fmt
 
 

@@ -54,9 +54,15 @@ def test_sgd_transcript_shows_goal_and_tool_calls(sample: list) -> None:
 
 
 def test_oasst_transcript_marks_branches(sample: list) -> None:
-    item = _find(sample, "oasst", "054e1df3-35e0-4bb8-a585-607dbdcd24e0")
-    out = _render(item.conversation, item.messages)
-    assert "branch 1 — replies to #1" in out and "branch 2 — replies to #1" in out
+    # a tree is one conversation per branch now: a branch's transcript is the shared history
+    # (read from its parent) followed by its own messages, marked where the branch starts
+    tree = "054e1df3-35e0-4bb8-a585-607dbdcd24e0"
+    main, *branches = [i for f, i in sample if f == "oasst" and tree in (i.conversation.session_id or "")]
+    assert len(branches) == 2
+    for n, branch in enumerate(branches, start=1):
+        shared = main.messages[: branch.conversation.forked_at_seq]
+        out = _render(branch.conversation, [*shared, *branch.messages])
+        assert f"branch {n} — replies to #1" in out
 
 
 def test_max_messages_and_markup_safety(sample: list) -> None:

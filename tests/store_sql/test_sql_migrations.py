@@ -152,8 +152,14 @@ async def test_revision_0002_keeps_indexed_history_searchable_both_ways(tmp_path
     record = prepare_conversation(owner, ConversationRecord(owner_id=owner))
     raw = connect(str(path))
     try:
-        values = st.conv_insert.args(codec.conversation_values(record))
-        pk = raw.execute(st.conv_insert.sql, values).fetchone()[0]
+        # The row as revision 0001 has it (the fork lineage columns arrived with 0003).
+        cols = {
+            k: v
+            for k, v in codec.conversation_values(record).items()
+            if k not in ("parent_id", "forked_at_seq")
+        }
+        insert = f"INSERT INTO conversations ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        pk = raw.execute(insert + " RETURNING pk", tuple(cols.values())).fetchone()[0]
         for seq, word in enumerate(["old alpha", "old beta", "old gamma"], start=1):
             row = codec.message_row(MessageRecord(role="user", content=word), pk, seq)
             raw.execute(st.msg_insert.sql, row)

@@ -23,7 +23,7 @@ import convoledger
 from convoledger.agents import Agent, agent_from_settings
 from convoledger.api.errors import install_error_handlers
 from convoledger.api.metrics import ApiMetrics, MetricsMiddleware
-from convoledger.api.routes import agent_sessions, memory, messages, sessions, system, usage
+from convoledger.api.routes import agent_sessions, forks, memory, messages, sessions, system, usage
 from convoledger.backends import open_ledger
 from convoledger.ledger import Ledger
 from convoledger.settings import Settings
@@ -98,6 +98,7 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(system.router)
     app.include_router(agent_sessions.router)
+    app.include_router(forks.router)
     app.include_router(messages.router)
     app.include_router(memory.router)
     app.include_router(sessions.router)

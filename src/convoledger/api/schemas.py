@@ -217,6 +217,12 @@ class SessionOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     last_activity_at: datetime
+    parent_id: str | None = Field(
+        default=None, description="a branch: the session it was forked from (issue 17); else null"
+    )
+    forked_at_seq: int | None = Field(
+        default=None, description="a branch: the parent's seq its shared history ends at; else null"
+    )
 
     @classmethod
     def of(cls, record: ConversationRecord) -> SessionOut:
@@ -622,3 +628,21 @@ class AgentMessageIn(_Request):
     message_type: MessageType
     metadata: dict[str, Any] = Field(default_factory=dict)
     timestamp: UtcDatetime | None = None
+
+
+# -- forks (issue 17) ----------------------------------------------------------------------------
+class ForkIn(_Request):
+    """Body of ``POST /api/agent-sessions/{session}/fork``: the parent's seq to fork at
+    (default: its last seq), and optionally the branch's external ``session_id`` and ``name``
+    (default: the parent's name)."""
+
+    at_seq: int | None = Field(default=None, ge=1, description="fork point: a seq of the parent, 1..last_seq")
+    session_id: str | None = _ident()
+    name: str | None = _text200()
+
+
+class BranchesOut(BaseModel):
+    """The sessions forked directly from one session, oldest first."""
+
+    items: list[SessionOut]
+    total: int

@@ -1,14 +1,21 @@
 """Importers of real conversation data into ledger records.
 
 ``open_records(path)`` streams ``(line, record)`` pairs from a gzip or plain JSONL / JSON-array
-file; ``parse(format, records, owner_id=…)`` turns them into ``ImportedConversation`` results
-(a conversation with all its messages) or ``RecordError`` results (a skipped record, with its
+file; ``parse(format, records, owner_id=…)`` turns them into results: ``ImportedConversation``
+(a conversation with all its messages; a branch carries ``parent_id``/``forked_at_seq`` and only
+its own messages), ``RestoredBundle`` (a convoledger export bundle), ``ReferenceData`` (a record
+that describes data but holds no conversation) or ``RecordError`` (a skipped record, with its
 line and reason). Ids are deterministic (see ``importers.common``), so a second import of the
 same file finds every conversation already stored by its ``session_id``.
 
-Formats (one module each): ``openai`` (chat-completions messages, tau-bench trajectories),
-``sharegpt``, ``sgd`` (Schema-Guided Dialogue), ``chitchat`` (BYU CCC), ``oasst`` (Open
-Assistant trees), ``chatdev`` (ChatDev multi-agent logs).
+Formats (one module each; ``detect`` picks one from the records, ``mapping`` reads any other
+JSON shape from a TOML description): ``openai`` (chat-completions messages incl. legacy
+``function_call``, tau-bench trajectories), ``sharegpt``, ``sgd`` (Schema-Guided Dialogue),
+``chitchat`` (BYU CCC), ``oasst`` / ``oasst-flat`` (Open Assistant trees, as branches),
+``chatdev`` (ChatDev multi-agent logs), ``dialogstudio``, ``bfcl``, ``tooltalk``, ``swe-agent``,
+``tau-bench-few-shot``, ``toolbench``, ``hh-rlhf`` (Anthropic ``Human:``/``Assistant:``
+transcripts and preference pairs), ``topical-chat``, ``bundle`` (convoledger's own export),
+and the reference files ``sgd-schema`` and ``bfcl-functions``.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+from convoledger.importers.bfcl import parse_bfcl
+from convoledger.importers.bundle import parse_bundle
 from convoledger.importers.chatdev import parse_chatdev
 from convoledger.importers.chitchat import parse_chitchat
 from convoledger.importers.common import (
@@ -24,14 +33,25 @@ from convoledger.importers.common import (
     ImportedConversation,
     ImportResult,
     RecordError,
+    ReferenceData,
+    RestoredBundle,
     conversation_uuid,
     message_uuid,
 )
-from convoledger.importers.oasst import parse_oasst
+from convoledger.importers.detect import Detection, FormatDetectionError, detect, detect_format, detect_stream
+from convoledger.importers.dialogstudio import parse_dialogstudio
+from convoledger.importers.hh_rlhf import parse_hh_rlhf
+from convoledger.importers.oasst import parse_oasst, parse_oasst_flat
 from convoledger.importers.openai import parse_openai
 from convoledger.importers.reader import UnreadableRecord, open_records
+from convoledger.importers.reference import parse_bfcl_functions, parse_sgd_schema
 from convoledger.importers.sgd import parse_sgd
 from convoledger.importers.sharegpt import parse_sharegpt
+from convoledger.importers.swe_agent import parse_swe_agent
+from convoledger.importers.tau_fewshot import parse_tau_fewshot
+from convoledger.importers.toolbench import parse_toolbench
+from convoledger.importers.tooltalk import parse_tooltalk
+from convoledger.importers.topical_chat import parse_topical_chat
 
 Parser = Callable[..., Iterator[ImportResult]]
 
@@ -43,6 +63,18 @@ PARSERS: dict[str, Parser] = {
     "chitchat": parse_chitchat,
     "oasst": parse_oasst,
     "chatdev": parse_chatdev,
+    "oasst-flat": parse_oasst_flat,
+    "dialogstudio": parse_dialogstudio,
+    "bfcl": parse_bfcl,
+    "tooltalk": parse_tooltalk,
+    "swe-agent": parse_swe_agent,
+    "tau-bench-few-shot": parse_tau_fewshot,
+    "toolbench": parse_toolbench,
+    "hh-rlhf": parse_hh_rlhf,
+    "topical-chat": parse_topical_chat,
+    "bundle": parse_bundle,
+    "sgd-schema": parse_sgd_schema,
+    "bfcl-functions": parse_bfcl_functions,
 }
 FORMATS: tuple[str, ...] = tuple(PARSERS)
 
@@ -67,42 +99,16 @@ def parse(
     return parser(records, owner_id=owner_id, imported_at=imported_at)
 
 
-def detect_format(record: Any) -> str | None:
-    """Guess the format of one record from its keys; ``None`` when it fits none.
-
-    Rules (checked in order): ``log`` → chatdev; ``turns`` + ``dialogue_id`` → sgd;
-    ``conversations`` (a list) → sharegpt; ``message_tree_id`` or a ``prompt`` object with
-    ``replies``, or a bare node with ``message_id`` + ``replies`` → oasst; ``messages`` as a
-    list of lists → chitchat; ``messages`` (list of objects) or ``traj`` → openai.
-    """
-    if not isinstance(record, dict):
-        return None
-    if isinstance(record.get("log"), str):
-        return "chatdev"
-    if "dialogue_id" in record and isinstance(record.get("turns"), list):
-        return "sgd"
-    if isinstance(record.get("conversations"), list):
-        return "sharegpt"
-    prompt = record.get("prompt")
-    if "message_tree_id" in record or (isinstance(prompt, dict) and "replies" in prompt):
-        return "oasst"
-    if "message_id" in record and "replies" in record:
-        return "oasst"
-    messages = record.get("messages")
-    if isinstance(messages, list) and messages:
-        if all(isinstance(m, list) for m in messages):
-            return "chitchat"
-        if all(isinstance(m, dict) for m in messages):
-            return "openai"
-    if isinstance(record.get("traj"), list):
-        return "openai"
-    return None
-
-
 __all__ = [
     "DEFAULT_OWNER",
     "FORMATS",
     "PARSERS",
+    "Detection",
+    "FormatDetectionError",
+    "ReferenceData",
+    "RestoredBundle",
+    "detect",
+    "detect_stream",
     "ImportResult",
     "ImportedConversation",
     "RecordError",

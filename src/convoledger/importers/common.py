@@ -24,7 +24,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -67,7 +67,25 @@ class RecordError:
         return f"line {self.line}: {self.reason}"
 
 
-ImportResult = ImportedConversation | RecordError
+@dataclass(frozen=True)
+class RestoredBundle:
+    """A convoledger export bundle read from a file (format ``bundle``): restored as it was by
+    ``Ledger.restore_bundle`` (ids, seqs, statuses, times, events, memory, provider calls)."""
+
+    bundle: dict[str, Any]
+    source_line: int
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """A record that is reference data, not a conversation (SGD service schemas, BFCL function
+    docs): recognised, counted, nothing stored. ``what`` names it for the report."""
+
+    what: str
+    source_line: int
+
+
+ImportResult = ImportedConversation | RecordError | RestoredBundle | ReferenceData
 
 
 class RecordShapeError(ValueError):
@@ -157,19 +175,19 @@ def finish(
     ``updated_at`` and ``last_activity_at`` the latest message time (the store recomputes these
     on append; setting them here keeps the record self-consistent for renderers and tests).
     """
-    if not messages:
+    if not messages and conversation.parent_id is None:
         raise RecordShapeError("the conversation has no messages")
     for index, message in enumerate(messages):
         message.id = message_uuid(conversation.id, index)
         message.conversation_id = conversation.id
-    times = [m.created_at for m in messages]
+    times = [m.created_at for m in messages] or [conversation.created_at]
     conversation.created_at = min([conversation.created_at, *times])
     conversation.updated_at = max(times)
     conversation.last_activity_at = max(times)
     return ImportedConversation(conversation=conversation, messages=messages, source_line=line)
 
 
-Converter = Callable[[Any, int, ImportContext], list[ImportedConversation]]
+Converter = Callable[[Any, int, ImportContext], Sequence[ImportResult]]
 
 
 def run_importer(
@@ -261,3 +279,53 @@ def short_title(text: str, limit: int = 72) -> str:
     """The first line of ``text`` cut to ``limit`` characters (``…`` when cut)."""
     first = " ".join(text.strip().split("\n", 1)[0].split())
     return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
+
+
+def function_call(call_id: str, name: str, arguments: Any) -> dict[str, Any]:
+    """An OpenAI-style tool call ``{"id", "type": "function", "function": {"name",
+    "arguments"}}``; ``arguments`` given as a string is kept as it is, anything else becomes its
+    JSON text (OpenAI API reference, Chat Completions, ``tool_calls``)."""
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": text}}
+
+
+def json_text(value: Any) -> str:
+    """``value`` as compact JSON text (a tool result's content), non-ASCII kept."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def source_id_of(value: Any) -> str | None:
+    """A usable source id (non-empty string or integer, not a bool) as text, else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def fork_record(
+    parent: ConversationRecord, session_id: str, at_seq: int, **changes: Any
+) -> ConversationRecord:
+    """A branch record of ``parent`` for an importer (deterministic id from ``session_id``,
+    forked at ``at_seq``), with ``changes`` applied (name, metadata, …)."""
+    data = parent.model_dump()
+    data.update(
+        id=conversation_uuid(parent.owner_id, session_id),
+        session_id=session_id,
+        session_key=None,
+        parent_id=parent.id,
+        forked_at_seq=at_seq,
+        message_count=0,
+        last_seq=0,
+        **changes,
+    )
+    return ConversationRecord.model_validate(data)
+
+
+def common_prefix(a: list[Any], b: list[Any]) -> int:
+    """How many leading items ``a`` and ``b`` share (compared as JSON values)."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -14,6 +14,14 @@ Accepted records (one per JSONL line or array item):
   simulator's goal) becomes ``current_goal`` = ``{"instruction", "user_id"}``; ``reward``,
   ``task_id``, ``trial`` and the expected ``actions`` go to metadata.
 
+Legacy function calling (OpenAI's ``function_call`` / ``role: "function"`` messages, used before
+``tool_calls`` and by ToolBench and many older logs): an assistant message's ``function_call``
+``{name, arguments}`` becomes one tool call with a synthesized, stable id
+``"call_legacy_{i}"`` (``i`` = the message's 0-based position; ``metadata["legacy_function_call"]``
+= True says it was synthesized), and the next ``function`` message answering a pending call
+gets that id as ``tool_call_id`` (the latest pending call of the same ``name``, else the oldest
+pending one), so context windows keep each call with its result.
+
 Mapping: ``developer`` → role ``system`` and ``function`` → role ``tool`` (the original role is
 kept in ``metadata["source_role"]``); a tool message's ``name`` → ``tool_name``; list content is
 joined into text and the parts kept in ``metadata["content_parts"]``; unknown message keys are
@@ -43,6 +51,7 @@ from convoledger.importers.common import (
     content_hash,
     conversation_uuid,
     finish,
+    function_call,
     require_dict,
     require_list,
     run_importer,
@@ -157,6 +166,7 @@ def convert_messages(raw: Any, created_at: datetime, what: str) -> list[MessageR
     or a tool result without ``tool_call_id``.
     """
     out: list[MessageRecord] = []
+    pending: list[tuple[str, str]] = []  # legacy calls awaiting a result: (call id, function name)
     for i, item in enumerate(require_list(raw, what)):
         where = f"{what}[{i}]"
         msg = require_dict(item, where)
@@ -170,13 +180,21 @@ def convert_messages(raw: Any, created_at: datetime, what: str) -> list[MessageR
             metadata["source_role"] = source_role
         if parts is not None:
             metadata["content_parts"] = parts
-        if msg.get("function_call") is not None:
-            metadata["function_call"] = msg["function_call"]
         tool_calls = _tool_calls(msg.get("tool_calls"), where)
+        if msg.get("function_call") is not None:
+            if tool_calls is None:
+                legacy = _legacy_call(msg["function_call"], i, where)
+                tool_calls = [legacy]
+                pending.append((legacy["id"], legacy["function"]["name"]))
+                metadata["legacy_function_call"] = True
+            else:  # both shapes at once: keep the legacy one as it was
+                metadata["function_call"] = msg["function_call"]
         name = msg.get("name")
         tool_call_id = msg.get("tool_call_id")
         if tool_call_id is not None and not isinstance(tool_call_id, str):
             raise RecordShapeError(f"{where}.tool_call_id must be a string")
+        if source_role == "function" and tool_call_id is None and pending:
+            tool_call_id = _answer(pending, name)
         tool_name = None
         if role == "tool":
             if source_role == "tool" and not tool_call_id:
@@ -211,3 +229,24 @@ def _tool_calls(raw: Any, where: str) -> list[dict[str, Any]] | None:
         if not isinstance(function.get("name"), str) or not function["name"]:
             raise RecordShapeError(f"{where}.tool_calls[{j}].function.name must be a non-empty string")
     return calls
+
+
+def _legacy_call(raw: Any, index: int, where: str) -> dict[str, Any]:
+    """A legacy ``function_call`` as a tool call with the synthesized id ``call_legacy_{index}``."""
+    call = require_dict(raw, f"{where}.function_call")
+    name = call.get("name")
+    if not isinstance(name, str) or not name:
+        raise RecordShapeError(f"{where}.function_call.name must be a non-empty string")
+    arguments = call.get("arguments", "")
+    extra = {k: v for k, v in call.items() if k not in ("name", "arguments")}
+    made = function_call(f"call_legacy_{index}", name, arguments if arguments is not None else "")
+    if extra:
+        made["function"]["extra"] = extra
+    return made
+
+
+def _answer(pending: list[tuple[str, str]], name: Any) -> str:
+    """The id of the pending legacy call a ``function`` message answers (and forget it): the
+    latest with the same function name, else the oldest."""
+    at = next((k for k in range(len(pending) - 1, -1, -1) if pending[k][1] == name), 0)
+    return pending.pop(at)[0]

@@ -127,6 +127,23 @@ class ConversationRecord(BaseModel):
     created_at: UtcDatetime = Field(default_factory=utcnow)
     updated_at: UtcDatetime = Field(default_factory=utcnow)
     last_activity_at: UtcDatetime = Field(default_factory=utcnow)
+    parent_id: str | None = None
+    forked_at_seq: int | None = None
+
+    @model_validator(mode="after")
+    def _check_lineage(self) -> ConversationRecord:
+        if (self.parent_id is None) != (self.forked_at_seq is None):
+            raise ValueError("parent_id and forked_at_seq are set together (a branch) or not at all")
+        if self.forked_at_seq is not None and self.forked_at_seq < 1:
+            raise ValueError(f"forked_at_seq must be >= 1, got {self.forked_at_seq}")
+        if self.parent_id is not None and self.parent_id == self.id:
+            raise ValueError("a conversation cannot be its own parent")
+        return self
+
+    @property
+    def is_branch(self) -> bool:
+        """True when this conversation was forked from another (``parent_id`` is set)."""
+        return self.parent_id is not None
 
     @property
     def is_active(self) -> bool:

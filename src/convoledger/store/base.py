@@ -24,13 +24,23 @@ The invariants each backend keeps (DESIGN.md):
 Full-text search (``MessageQuery.search``) has one meaning on every backend: the query is split
 into words (Unicode letters/digits), and a message matches when its content contains every word
 as a whole word, case-insensitively (SQLite FTS5 unicode61, PostgreSQL ``simple`` tsvector).
+
+Forks (issue 17; rules in ``store/lineage.py``): a conversation created or imported with
+``parent_id``/``forked_at_seq`` is a branch of that parent (same owner, else ``NotFound``; fork
+point ``1 <= forked_at_seq <= parent.last_seq``, else ``ValueError``). The store keeps only the
+branch's own messages (seqs after the fork point; its ``last_seq`` starts there) and counts the
+shared ones in its ``message_count``. Message reads of the store (``list_messages``,
+``get_message``, ``count_messages``) see a conversation's own messages; the composed history of
+a branch (shared part first) is read through ``convoledger.forks`` / ``Ledger``. Removing
+messages a branch shares, or deleting a conversation that has branches, is a ``Conflict``;
+``list_branches`` names them.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -206,7 +216,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def delete_conversation(self, owner_id: str, conversation_id: str) -> None:
-        """Delete a conversation with its messages, events, memory and provider calls."""
+        """Delete a conversation with its messages, events, memory and provider calls.
+        ``Conflict`` while it has branches (see "Forks")."""
 
     @abc.abstractmethod
     async def transition(
@@ -273,6 +284,27 @@ class Store(abc.ABC):
     async def count_messages(self, owner_id: str, conversation_id: str, query: MessageQuery) -> int:
         """How many messages match the filters of ``query`` (its window is ignored)."""
 
+    async def count_messages_in(
+        self,
+        owner_id: str,
+        conversation_id: str,
+        query: MessageQuery,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+    ) -> int:
+        """How many of the conversation's own messages with ``after_seq < seq < before_seq``
+        (either bound optional) match the filters of ``query`` (its window is ignored): the
+        count of one segment of a branch's history (``convoledger.forks``). This default lists
+        the matches; backends that can count in the database override it."""
+        bounded = replace(query, after_seq=after_seq, before_seq=before_seq, last=None, limit=None, offset=0)
+        return len(await self.list_messages(owner_id, conversation_id, bounded))
+
+    @abc.abstractmethod
+    async def list_branches(self, owner_id: str, conversation_id: str) -> list[ConversationRecord]:
+        """The conversations forked directly from this one (``parent_id`` = its id), oldest
+        first (``created_at``, then ``id``); ``NotFound`` if the conversation is missing."""
+
     @abc.abstractmethod
     async def edit_message(
         self,
@@ -293,15 +325,19 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def delete_message(self, owner_id: str, conversation_id: str, message_id: str) -> None:
-        """Delete one message (its seq is not reused). ``NotFound`` if missing."""
+        """Delete one message (its seq is not reused). ``NotFound`` if missing; ``Conflict``
+        when a branch shares it (see "Forks")."""
 
     @abc.abstractmethod
     async def pop_message(self, owner_id: str, conversation_id: str) -> MessageRecord | None:
-        """Remove and return the message with the highest seq, or ``None`` if there is none."""
+        """Remove and return the message with the highest seq, or ``None`` if there is none
+        (of its own, for a branch). ``Conflict`` when a branch shares it."""
 
     @abc.abstractmethod
     async def clear_messages(self, owner_id: str, conversation_id: str) -> int:
-        """Delete every message of the conversation; return how many were deleted."""
+        """Delete every message of the conversation (its own, for a branch: the shared history
+        belongs to the parent); return how many were deleted. ``Conflict`` when a branch shares
+        any of them."""
 
     # -- session memory -----------------------------------------------------------------------
     @abc.abstractmethod

@@ -5,7 +5,8 @@ writing the same root at once. Layout (every name from a caller is escaped by ``
 
     <root>/_accounts.json                    accounts and API-key hashes (under _accounts.lock)
     <root>/<owner>/owner.lock                guards index.json, creation and deletion
-    <root>/<owner>/index.json                {"session_id": {sid: id}, "session_key": {key: id}}
+    <root>/<owner>/index.json                {"session_id": {sid: id}, "session_key": {key: id},
+                                              "branches": {parent id: {branch id: forked_at_seq}}}
     <root>/<owner>/locks/<id>.lock           one lock per conversation
     <root>/<owner>/conversations/<id>/
         conversation.json                    the commit record (see below)
@@ -71,6 +72,7 @@ from convoledger.models.records import (
 )
 from convoledger.models.status import ConversationStatus, LifecycleEvent, make_transition
 from convoledger.models.timeutil import ensure_utc, utcnow
+from convoledger.store import lineage
 from convoledger.store import querying as q
 from convoledger.store.base import (
     UPDATABLE_CONVERSATION_FIELDS,
@@ -376,12 +378,66 @@ class JsonFilesStore(Store):
     def _write_doc(cdir: Path, doc: _Doc) -> None:
         write_atomic(cdir / "conversation.json", doc.to_bytes())
 
-    def _read_index(self, odir: Path) -> dict[str, dict[str, str]]:
+    def _read_index(self, odir: Path) -> dict[str, dict[str, Any]]:
         try:
             data = orjson.loads((odir / "index.json").read_bytes())
         except FileNotFoundError:
             data = {}
-        return {"session_id": data.get("session_id", {}), "session_key": data.get("session_key", {})}
+        return {
+            "session_id": data.get("session_id", {}),
+            "session_key": data.get("session_key", {}),
+            "branches": data.get("branches", {}),
+        }
+
+    def _branch_points(self, odir: Path, conversation_id: str) -> list[tuple[str, int]]:
+        """``(branch id, forked_at_seq)`` of the conversation's direct branches, from the index;
+        an entry counts only if that branch exists and still names this parent (an entry left
+        by an interrupted fork is ignored). Lock-free: ``index.json`` is replaced atomically, and
+        a fork holds the parent's lock while it indexes and publishes the branch."""
+        out = []
+        for bid in self._read_index(odir)["branches"].get(conversation_id, {}):
+            try:
+                doc = self._read_doc(odir / "conversations" / fs_name(bid))
+            except NotFound:
+                continue
+            if doc.record.parent_id == conversation_id and doc.record.forked_at_seq is not None:
+                out.append((bid, doc.record.forked_at_seq))
+        return out
+
+    def _as_branch(
+        self, odir: Path, record: ConversationRecord, own: Sequence[MessageRecord]
+    ) -> ConversationRecord:
+        """The branch ``record`` checked against its parent and counted (``store/lineage.py``).
+        Called under the owner lock and the parent's lock."""
+        assert record.parent_id is not None and record.forked_at_seq is not None
+        lineage.check_own_seqs(record, own)
+
+        def get(cid: str) -> ConversationRecord:
+            return self._read_doc(odir / "conversations" / fs_name(cid)).record
+
+        def own_above(conv: ConversationRecord, seq: int) -> int:
+            cdir = odir / "conversations" / fs_name(conv.id)
+            seqs = self._cache.load(cdir, self._read_doc(cdir).messages).seqs
+            return sum(1 for s in seqs if s > seq)
+
+        parent = get(record.parent_id)
+        lineage.check_chain_depth(parent, get)
+        lineage.check_fork_point(parent, record.forked_at_seq)
+        inherited = lineage.visible_upto(parent, record.forked_at_seq, get, own_above)
+        return lineage.branch_record(record, parent, inherited, own)
+
+    async def list_branches(self, owner_id: str, conversation_id: str) -> list[ConversationRecord]:
+        """See ``Store.list_branches`` (from the owner's branch index)."""
+
+        def fn(cdir: Path) -> list[ConversationRecord]:
+            odir = cdir.parent.parent
+            found = [
+                self._read_doc(odir / "conversations" / fs_name(bid)).record
+                for bid, _ in self._branch_points(odir, conversation_id)
+            ]
+            return sorted(found, key=lambda r: (r.created_at, r.id))
+
+        return await self._run_conv(owner_id, conversation_id, fn)
 
     def _index_holder(
         self, odir: Path, index: dict[str, dict[str, str]], kind: str, value: str
@@ -482,7 +538,10 @@ class JsonFilesStore(Store):
     async def create_conversation(
         self, owner_id: str, conversation: ConversationRecord
     ) -> ConversationRecord:
-        """See ``Store.create_conversation``."""
+        """See ``Store.create_conversation`` (a record with ``parent_id`` is a fork: see
+        ``import_conversation``)."""
+        if conversation.parent_id is not None:
+            return await self.import_conversation(owner_id, conversation, [])
         record = q.prepare_conversation(owner_id, conversation)
 
         def fill(tmp: Path) -> _Doc:
@@ -504,6 +563,8 @@ class JsonFilesStore(Store):
         published with one rename (all or nothing)."""
         bundle = q.prepare_import(owner_id, conversation, messages, events, memory, provider_calls)
         record = bundle.conversation
+        if record.parent_id is not None:
+            lineage.check_own_seqs(record, bundle.messages)
 
         def fill(tmp: Path) -> _Doc:
             doc = _Doc(
@@ -529,7 +590,19 @@ class JsonFilesStore(Store):
                 )
             return doc
 
-        return await self._run_owner(owner_id, lambda odir: self._publish(odir, record, fill), create=True)
+        if record.parent_id is None:
+            return await self._run_owner(
+                owner_id, lambda odir: self._publish(odir, record, fill), create=True
+            )
+
+        def fork(odir: Path) -> ConversationRecord:
+            nonlocal record
+            record = self._as_branch(odir, record, bundle.messages)
+            return self._publish(odir, record, fill)
+
+        # The parent's lock (taken after the owner's) keeps removals of the shared messages out
+        # until the branch is indexed and published.
+        return await self._run_owner(owner_id, fork, conversation_id=record.parent_id)
 
     def _publish(
         self, odir: Path, record: ConversationRecord, fill: Callable[[Path], _Doc]
@@ -559,6 +632,9 @@ class JsonFilesStore(Store):
                 if value is not None:
                     index[kind][value] = record.id
                     changed = True
+            if record.parent_id is not None:
+                index["branches"].setdefault(record.parent_id, {})[record.id] = record.forked_at_seq
+                changed = True
             if changed:
                 write_atomic(odir / "index.json", _dumps(index))
             os.rename(tmp, final)
@@ -634,6 +710,7 @@ class JsonFilesStore(Store):
         def fn(odir: Path) -> None:
             cdir = odir / "conversations" / fs_name(conversation_id)
             doc = self._read_doc(cdir)
+            lineage.check_deletable(conversation_id, self._branch_points(odir, conversation_id))
             trash = cdir.with_name(f".trash-{secrets.token_hex(8)}")
             os.rename(cdir, trash)
             _fsync_dir(cdir.parent)
@@ -644,6 +721,13 @@ class JsonFilesStore(Store):
                 if value is not None and index[kind].get(value) == conversation_id:
                     del index[kind][value]
                     changed = True
+            siblings = index["branches"].get(doc.record.parent_id or "", {})
+            if conversation_id in siblings:
+                del siblings[conversation_id]
+                if not siblings:
+                    del index["branches"][doc.record.parent_id]
+                changed = True
+            index["branches"].pop(conversation_id, None)
             if changed:
                 write_atomic(odir / "index.json", _dumps(index))
             for name in (doc.messages.get("file"), doc.calls.get("file")):
@@ -874,6 +958,13 @@ class JsonFilesStore(Store):
             owner_id, conversation_id, message_id, lambda m: q.redacted_copy(m, marker, utcnow())
         )
 
+    def _check_removal(self, cdir: Path, conversation_id: str, lowest_seq: int | None) -> None:
+        """``Conflict`` when a branch shares the messages from ``lowest_seq`` up."""
+        if lowest_seq is not None:
+            lineage.check_removal(
+                conversation_id, self._branch_points(cdir.parent.parent, conversation_id), lowest_seq
+            )
+
     def _remove_messages(self, cdir: Path, doc: _Doc, log: _Log, drop: set[int]) -> None:
         lines = [line for i, line in enumerate(log.lines) if i not in drop]
         doc.record = doc.record.model_copy(
@@ -887,7 +978,9 @@ class JsonFilesStore(Store):
         def fn(cdir: Path) -> None:
             doc = self._read_doc(cdir)
             log = self._cache.load(cdir, doc.messages)
-            self._remove_messages(cdir, doc, log, {self._index_of(log, message_id, conversation_id)})
+            at = self._index_of(log, message_id, conversation_id)
+            self._check_removal(cdir, conversation_id, log.seqs[at])
+            self._remove_messages(cdir, doc, log, {at})
 
         await self._run_conv(owner_id, conversation_id, fn)
 
@@ -899,6 +992,7 @@ class JsonFilesStore(Store):
             log = self._cache.load(cdir, doc.messages)
             if not log.lines:
                 return None
+            self._check_removal(cdir, conversation_id, log.seqs[-1])
             last = _parse_msg(log.lines[-1])
             self._remove_messages(cdir, doc, log, {len(log.lines) - 1})
             return last
@@ -912,6 +1006,7 @@ class JsonFilesStore(Store):
             doc = self._read_doc(cdir)
             log = self._cache.load(cdir, doc.messages)
             n = len(log.lines)
+            self._check_removal(cdir, conversation_id, log.seqs[0] if log.seqs else None)
             self._remove_messages(cdir, doc, log, set(range(n)))
             return n
 

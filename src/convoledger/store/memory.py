@@ -46,6 +46,7 @@ from convoledger.models.records import (
 )
 from convoledger.models.status import ConversationStatus, LifecycleEvent, make_transition
 from convoledger.models.timeutil import utcnow
+from convoledger.store import lineage
 from convoledger.store import querying as q
 from convoledger.store.base import (
     Account,
@@ -155,7 +156,10 @@ class MemoryStore(Store):
     async def create_conversation(
         self, owner_id: str, conversation: ConversationRecord
     ) -> ConversationRecord:
-        """See ``Store.create_conversation``."""
+        """See ``Store.create_conversation`` (a record with ``parent_id`` is a fork: see
+        ``import_conversation``)."""
+        if conversation.parent_id is not None:
+            return await self.import_conversation(owner_id, conversation, [])
         record = q.prepare_conversation(owner_id, conversation)
         self._check_new(owner_id, record)
         self._owners.setdefault(owner_id, {})[record.id] = _Conversation(record=record)
@@ -169,6 +173,42 @@ class MemoryStore(Store):
             raise Conflict(f"session_id {record.session_id!r} is already used by another conversation")
         if self._taken(owner_id, "session_key", record.session_key, None):
             raise Conflict(f"session_key {record.session_key!r} is already used by another conversation")
+
+    def _as_branch(
+        self, owner_id: str, record: ConversationRecord, own: Sequence[MessageRecord]
+    ) -> ConversationRecord:
+        """The branch ``record`` checked against its parent and counted (``store/lineage.py``);
+        runs with no ``await``, so no removal can slip between the check and the insert."""
+        assert record.parent_id is not None and record.forked_at_seq is not None
+        lineage.check_own_seqs(record, own)
+        parent = self._conv(owner_id, record.parent_id).record
+
+        def get(cid: str) -> ConversationRecord:
+            return self._conv(owner_id, cid).record
+
+        def own_above(conv: ConversationRecord, seq: int) -> int:
+            seqs = self._conv(owner_id, conv.id).seqs
+            return len(seqs) - bisect.bisect_right(seqs, seq)
+
+        lineage.check_chain_depth(parent, get)
+        lineage.check_fork_point(parent, record.forked_at_seq)
+        inherited = lineage.visible_upto(parent, record.forked_at_seq, get, own_above)
+        return lineage.branch_record(record, parent, inherited, own)
+
+    def _branch_points(self, owner_id: str, conversation_id: str) -> list[tuple[str, int]]:
+        """``(branch id, forked_at_seq)`` of the conversation's direct branches."""
+        return [
+            (s.record.id, s.record.forked_at_seq)
+            for s in self._owners.get(owner_id, {}).values()
+            if s.record.parent_id == conversation_id and s.record.forked_at_seq is not None
+        ]
+
+    async def list_branches(self, owner_id: str, conversation_id: str) -> list[ConversationRecord]:
+        """See ``Store.list_branches``."""
+        self._conv(owner_id, conversation_id)
+        found = [s.record for s in self._owners[owner_id].values() if s.record.parent_id == conversation_id]
+        found.sort(key=lambda r: (r.created_at, r.id))
+        return [_clone(r) for r in found]
 
     async def get_conversation(self, owner_id: str, conversation_id: str) -> ConversationRecord:
         """See ``Store.get_conversation``."""
@@ -210,6 +250,7 @@ class MemoryStore(Store):
     async def delete_conversation(self, owner_id: str, conversation_id: str) -> None:
         """See ``Store.delete_conversation`` (messages, events, memory and calls go with it)."""
         async with self._locked(owner_id, conversation_id):
+            lineage.check_deletable(conversation_id, self._branch_points(owner_id, conversation_id))
             self._owners[owner_id].pop(conversation_id, None)
 
     async def transition(
@@ -250,6 +291,8 @@ class MemoryStore(Store):
         bundle = q.prepare_import(owner_id, conversation, messages, events, memory, provider_calls)
         record = bundle.conversation
         self._check_new(owner_id, record)
+        if record.parent_id is not None:
+            record = self._as_branch(owner_id, record, bundle.messages)
         state = _Conversation(record=record, events=list(bundle.events), calls=list(bundle.provider_calls))
         for m in bundle.messages:
             state.messages.append(m)
@@ -338,7 +381,11 @@ class MemoryStore(Store):
     async def delete_message(self, owner_id: str, conversation_id: str, message_id: str) -> None:
         """See ``Store.delete_message`` (``last_seq`` stays: seq is never reused)."""
         async with self._locked(owner_id, conversation_id) as state:
-            state.remove_at(self._message_index(state, message_id))
+            index = self._message_index(state, message_id)
+            lineage.check_removal(
+                conversation_id, self._branch_points(owner_id, conversation_id), state.seqs[index]
+            )
+            state.remove_at(index)
             self._counted(state, -1)
 
     async def pop_message(self, owner_id: str, conversation_id: str) -> MessageRecord | None:
@@ -346,6 +393,9 @@ class MemoryStore(Store):
         async with self._locked(owner_id, conversation_id) as state:
             if not state.messages:
                 return None
+            lineage.check_removal(
+                conversation_id, self._branch_points(owner_id, conversation_id), state.seqs[-1]
+            )
             msg = state.remove_at(len(state.messages) - 1)
             self._counted(state, -1)
             return _clone(msg)
@@ -354,6 +404,11 @@ class MemoryStore(Store):
         """See ``Store.clear_messages``."""
         async with self._locked(owner_id, conversation_id) as state:
             n = len(state.messages)
+            lineage.check_removal(
+                conversation_id,
+                self._branch_points(owner_id, conversation_id),
+                state.seqs[0] if state.seqs else None,
+            )
             state.messages.clear()
             state.seqs.clear()
             state.by_id.clear()

@@ -584,6 +584,26 @@ class RedisCachedStore(Store):
         """See ``Store.count_messages``."""
         return await self.inner.count_messages(owner_id, conversation_id, query)
 
+    async def count_messages_in(
+        self,
+        owner_id: str,
+        conversation_id: str,
+        query: MessageQuery,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+    ) -> int:
+        """See ``Store.count_messages_in`` (not cached)."""
+        return await self.inner.count_messages_in(
+            owner_id, conversation_id, query, after_seq=after_seq, before_seq=before_seq
+        )
+
+    async def list_branches(self, owner_id: str, conversation_id: str) -> list[ConversationRecord]:
+        """See ``Store.list_branches`` (not cached). A fork writes only the new branch, so no
+        cached entry of the parent goes stale; removals that a branch would notice are refused
+        (``store/lineage.py``)."""
+        return await self.inner.list_branches(owner_id, conversation_id)
+
     async def edit_message(
         self,
         owner_id: str,

@@ -373,6 +373,8 @@ class Codec:
             "created_at": self.ts_in(c.created_at),
             "updated_at": self.ts_in(c.updated_at),
             "last_activity_at": self.ts_in(c.last_activity_at),
+            "parent_id": c.parent_id,
+            "forked_at_seq": c.forked_at_seq,
         }
 
     def conversation(self, r: Sequence[Any]) -> ConversationRecord:

@@ -34,11 +34,18 @@ from typing import Any, TypeVar
 from convoledger.errors import Conflict, ConversationNotActive, LedgerError, NotFound
 from convoledger.models.records import ConversationRecord, MemoryEntry, MessageRecord, ProviderCallRecord
 from convoledger.models.status import ConversationStatus, LifecycleEvent, make_transition
+from convoledger.store import lineage
 from convoledger.store import querying as q
 from convoledger.store.base import Account, ConversationPage, ConversationQuery, MessageQuery, OwnerStats
 from convoledger.store.sql.codec import MESSAGE_COLUMNS, Codec, dump_json
 from convoledger.store.sql.cx import Cx, IntegrityViolation, ReadPlan, StatementPlan, run_statement_plan
-from convoledger.store.sql.querybuild import conversation_listing, idle_query, message_count, message_window
+from convoledger.store.sql.querybuild import (
+    conversation_listing,
+    idle_query,
+    message_count,
+    message_count_between,
+    message_window,
+)
 from convoledger.store.sql.statements import APPEND_PAYLOAD_COLUMNS, Q, Statements
 
 T = TypeVar("T")
@@ -242,10 +249,69 @@ _CONV_EDIT_COLUMNS = (
 
 
 def delete_conversation(cx: Cx, owner_id: str, conversation_id: str) -> None:
-    """Delete the conversation; the schema's cascades delete everything recorded about it."""
+    """Delete the conversation; the schema's cascades delete everything recorded about it.
+    ``Conflict`` while it has branches (checked under its row lock, which a fork of it holds
+    until it commits)."""
     with cx.write():
+        _require_pk(cx, owner_id, conversation_id, lock=True)
+        lineage.check_deletable(conversation_id, _branch_points(cx, owner_id, conversation_id))
         if cx.execute(cx.st.conv_delete, _scope(owner_id, conversation_id)) == 0:
             raise _conv_missing(conversation_id)
+
+
+# -- forks ------------------------------------------------------------------------------------
+
+
+def _branch_points(cx: Cx, owner_id: str, conversation_id: str) -> list[tuple[str, int]]:
+    """``(branch id, forked_at_seq)`` of the conversation's direct branches."""
+    return [(r[0], int(r[1])) for r in cx.all(cx.st.conv_branches, _scope(owner_id, conversation_id))]
+
+
+def _check_removal(cx: Cx, owner_id: str, conversation_id: str, lowest_seq: int | None) -> None:
+    """``Conflict`` when a branch shares the conversation's messages from ``lowest_seq`` up."""
+    if lowest_seq is not None:
+        lineage.check_removal(conversation_id, _branch_points(cx, owner_id, conversation_id), lowest_seq)
+
+
+def _as_branch(cx: Cx, owner_id: str, enc: EncodedImport) -> EncodedImport:
+    """``enc`` with its branch record checked against the parent and counted
+    (``store/lineage.py``). Locks the parent's row (PostgreSQL ``FOR UPDATE``) so that no removal
+    of the shared messages, and no deletion of the parent, commits before this fork does."""
+    record = enc.record
+    assert record.parent_id is not None and record.forked_at_seq is not None
+    codec = cx.codec
+    row = cx.first(cx.st.conv_get_for_update, _scope(owner_id, record.parent_id))
+    if row is None:
+        raise NotFound(f"parent conversation {record.parent_id!r} not found")
+    pks = {record.parent_id: int(row[0])}
+    parent = codec.conversation(row)
+
+    def get(cid: str) -> ConversationRecord:
+        found = cx.first(cx.st.conv_get, _scope(owner_id, cid))
+        if found is None:
+            raise NotFound(f"ancestor conversation {cid!r} not found")
+        pks[cid] = int(found[0])
+        return codec.conversation(found)
+
+    def own_above(conv: ConversationRecord, seq: int) -> int:
+        counted = cx.first(cx.st.msg_count_above, {"pk": pks[conv.id], "seq": seq})
+        return int(counted[0]) if counted else 0
+
+    lineage.check_chain_depth(parent, get)
+    lineage.check_fork_point(parent, record.forked_at_seq)
+    inherited = lineage.visible_upto(parent, record.forked_at_seq, get, own_above)
+    # ``prepare_import`` already raised ``last_seq`` to the highest own seq and checked the seqs.
+    branch = lineage.branch_record(record, parent, inherited + enc.count, [])
+    values = {**enc.values, "message_count": branch.message_count, "last_seq": branch.last_seq}
+    return EncodedImport(branch, values, enc.messages, enc.count, enc.events, enc.memory, enc.calls)
+
+
+def list_branches(cx: Cx, owner_id: str, conversation_id: str) -> list[ConversationRecord]:
+    """The conversation's direct branches, oldest first; ``NotFound`` if it is missing."""
+    with cx.read():
+        _require_pk(cx, owner_id, conversation_id)
+        rows = cx.all(cx.st.conv_branch_records, _scope(owner_id, conversation_id))
+    return [cx.codec.conversation(r) for r in rows]
 
 
 def transition(
@@ -333,6 +399,9 @@ def encode_import(codec: Codec, bundle: q.ImportBundle) -> EncodedImport:
 
 def _import_one(cx: Cx, owner_id: str, enc: EncodedImport) -> ConversationRecord:
     st = cx.st
+    if enc.record.parent_id is not None:
+        _check_new(cx, owner_id, enc.record)
+        enc = _as_branch(cx, owner_id, enc)
     pk = _insert_conversation(cx, owner_id, enc.record, enc.values)
     if enc.count:
         flat = enc.messages
@@ -368,7 +437,9 @@ def import_many(
     group, so the writer thread hands the GIL back and forth a few times instead of ~10 times
     per conversation while the event loop encodes the next group); anything else, or an
     integrity error there, takes one savepoint per conversation."""
-    if cx.multi_row_returning and not any(e.events or e.memory or e.calls for e in encoded):
+    if cx.multi_row_returning and not any(
+        e.events or e.memory or e.calls or e.record.parent_id is not None for e in encoded
+    ):
         try:
             return _import_group(cx, owner_id, encoded)
         except IntegrityViolation:
@@ -641,6 +712,25 @@ def list_messages(
     return ReadPlan(stmt, params, finish, empty)
 
 
+def count_messages_between(
+    cx: Cx,
+    owner_id: str,
+    conversation_id: str,
+    query: MessageQuery,
+    after_seq: int | None,
+    before_seq: int | None,
+) -> int:
+    """How many messages with ``after_seq < seq < before_seq`` pass the filters of ``query``."""
+    stmt, params = message_count_between(
+        cx.st, cx.codec, owner_id, conversation_id, query, after_seq, before_seq
+    )
+    row = cx.first(stmt, params)
+    count = int(row[0]) if row else 0
+    if count == 0:
+        _require_pk(cx, owner_id, conversation_id)
+    return count
+
+
 def count_messages(cx: Cx, owner_id: str, conversation_id: str, query: MessageQuery) -> int:
     """How many messages pass the filters of ``query``."""
     stmt, params = message_count(cx.st, cx.codec, owner_id, conversation_id, query)
@@ -712,6 +802,10 @@ def delete_message(cx: Cx, owner_id: str, conversation_id: str, message_id: str,
     """Delete one message; ``last_seq`` stays (seq is never reused)."""
     with cx.write():
         pk = _require_pk(cx, owner_id, conversation_id, lock=True)
+        found = cx.first(cx.st.msg_exists, {"pk": pk, "id": message_id})
+        if found is None:
+            raise _msg_missing(conversation_id, message_id)
+        _check_removal(cx, owner_id, conversation_id, int(found[0]))
         if cx.execute(cx.st.msg_delete, {"pk": pk, "id": message_id}) == 0:
             raise _msg_missing(conversation_id, message_id)
         cx.execute(cx.st.conv_count_delta, {"pk": pk, "delta": -1, "now": cx.codec.ts_in(now)})
@@ -724,6 +818,7 @@ def pop_message(cx: Cx, owner_id: str, conversation_id: str, now: datetime) -> M
         row = cx.first(cx.st.msg_last, {"pk": pk})
         if row is None:
             return None
+        _check_removal(cx, owner_id, conversation_id, int(row[0]))
         cx.execute(cx.st.msg_delete_seq, {"pk": pk, "seq": row[0]})
         cx.execute(cx.st.conv_count_delta, {"pk": pk, "delta": -1, "now": cx.codec.ts_in(now)})
     return cx.codec.message(row, conversation_id)
@@ -733,6 +828,10 @@ def clear_messages(cx: Cx, owner_id: str, conversation_id: str, now: datetime) -
     """Delete every message; how many were deleted."""
     with cx.write():
         pk = _require_pk(cx, owner_id, conversation_id, lock=True)
+        first = cx.first(cx.st.msg_first_seq, {"pk": pk})
+        _check_removal(
+            cx, owner_id, conversation_id, None if first is None or first[0] is None else int(first[0])
+        )
         n = cx.execute(cx.st.msg_delete_all, {"pk": pk})
         cx.execute(cx.st.conv_count_delta, {"pk": pk, "delta": -n, "now": cx.codec.ts_in(now)})
     return n

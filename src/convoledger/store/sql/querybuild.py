@@ -302,3 +302,31 @@ def message_count(
 
     stmt, static = st.memo(("count", query), make)
     return stmt, {**static, "owner_id": owner_id, "conversation_id": conversation_id}
+
+
+def message_count_between(
+    st: Statements,
+    codec: Codec,
+    owner_id: str,
+    conversation_id: str,
+    query: MessageQuery,
+    after_seq: int | None,
+    before_seq: int | None,
+) -> tuple[Q, dict[str, Any]]:
+    """``(statement, params)`` counting the messages with ``after_seq < seq < before_seq``
+    (bounds optional) that pass the filters of ``query`` (one segment of a branch's history)."""
+    filters, params = _message_conditions(st, codec, query)
+    bounds = tuple(
+        name for name, value in (("after_seq", after_seq), ("before_seq", before_seq)) if value is not None
+    )
+    if after_seq is not None:
+        params["after_seq"] = after_seq
+    if before_seq is not None:
+        params["before_seq"] = before_seq
+    shape = filters + bounds
+
+    def build() -> sa.Select[Any]:
+        return sa.select(sa.func.count()).select_from(M).where(*_build_conditions(st, shape))
+
+    stmt = st.cached(("msg_count", shape), build)
+    return stmt, {**params, "owner_id": owner_id, "conversation_id": conversation_id}

@@ -36,6 +36,10 @@ Index choices (every read of ``Store`` is owner-scoped and paged; no read scans 
   statuses. ``uq_conversations_owner_session_id`` / ``uq_conversations_owner_session_key`` are
   partial unique indexes (``WHERE … IS NOT NULL``): the external id and the derived session key
   are unique per owner when present, and lookups by them are single probes.
+  ``ix_conversations_owner_parent (owner_id, parent_id)`` (partial: branches only, migration
+  0003) finds a conversation's branches (``list_branches`` and the check that refuses removing
+  history a branch shares); ``parent_id``/``forked_at_seq`` are the fork lineage
+  (``store/lineage.py``).
   ``ix_conversations_status_activity (status, last_activity_at)`` serves the lifecycle sweeper
   (``conversations_idle_since``: given statuses, oldest activity first, across owners). Appends
   move ``updated_at`` and ``last_activity_at`` only in steps of 1 s
@@ -165,6 +169,8 @@ conversations = sa.Table(
     sa.Column("created_at", timestamp(), nullable=False),
     sa.Column("updated_at", timestamp(), nullable=False),
     sa.Column("last_activity_at", timestamp(), nullable=False),
+    sa.Column("parent_id", ordered_text(), nullable=True),
+    sa.Column("forked_at_seq", sa.BigInteger(), nullable=True),
     sa.UniqueConstraint("owner_id", "id", name="uq_conversations_owner_id"),
 )
 sa.Index(
@@ -194,6 +200,13 @@ sa.Index(
     postgresql_where=conversations.c.session_key.is_not(None),
 )
 sa.Index("ix_conversations_status_activity", conversations.c.status, conversations.c.last_activity_at)
+sa.Index(
+    "ix_conversations_owner_parent",
+    conversations.c.owner_id,
+    conversations.c.parent_id,
+    sqlite_where=conversations.c.parent_id.is_not(None),
+    postgresql_where=conversations.c.parent_id.is_not(None),
+)
 
 participants = sa.Table(
     "participants",

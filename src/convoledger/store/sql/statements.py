@@ -332,6 +332,21 @@ class Statements:
             sa.update(C).where(by_pk).values({n: bp(f"v_{n}", type_=C.c[n].type) for n in _UPDATED_ON_EDIT})
         )
         self.conv_delete = q(sa.delete(C).where(owner_conv))
+        self.conv_branches = q(
+            sa.select(C.c.id, C.c.forked_at_seq).where(
+                C.c.owner_id == bp("owner_id"), C.c.parent_id == bp("conversation_id")
+            )
+        )
+        self.conv_branch_records = q(
+            sa.select(*CONV_COLS)
+            .where(C.c.owner_id == bp("owner_id"), C.c.parent_id == bp("conversation_id"))
+            .order_by(C.c.created_at, C.c.id)
+        )
+        self.msg_count_above = q(
+            sa.select(sa.func.count())
+            .select_from(M)
+            .where(M.c.conversation_pk == bp("pk"), M.c.seq > bp("seq", type_=sa.BigInteger()))
+        )
         self.conv_set_status = q(
             sa.update(C)
             .where(by_pk)
@@ -401,6 +416,7 @@ class Statements:
         )
         self.msg_delete_seq = q(sa.delete(M).where(M.c.conversation_pk == bp("pk"), M.c.seq == bp("seq")))
         self.msg_delete_all = q(sa.delete(M).where(M.c.conversation_pk == bp("pk")))
+        self.msg_first_seq = q(sa.select(sa.func.min(M.c.seq)).where(M.c.conversation_pk == bp("pk")))
         self.msg_update = q(
             sa.update(M)
             .where(msg_key)

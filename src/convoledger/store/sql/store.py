@@ -30,6 +30,7 @@ from convoledger.errors import Conflict, LedgerError
 from convoledger.models.records import ConversationRecord, MemoryEntry, MessageRecord, ProviderCallRecord
 from convoledger.models.status import ConversationStatus, LifecycleEvent, parse_status
 from convoledger.models.timeutil import utcnow
+from convoledger.store import lineage
 from convoledger.store import querying as q
 from convoledger.store.base import (
     Account,
@@ -157,7 +158,10 @@ class SqlStore(Store):
     async def create_conversation(
         self, owner_id: str, conversation: ConversationRecord
     ) -> ConversationRecord:
-        """See ``Store.create_conversation``."""
+        """See ``Store.create_conversation`` (a record with ``parent_id`` is a fork: see
+        ``import_conversation``)."""
+        if conversation.parent_id is not None:
+            return await self.import_conversation(owner_id, conversation, [])
         record = q.prepare_conversation(owner_id, conversation)
         return await self._run(ops.create_conversation, owner_id, record, write=True)
 
@@ -221,8 +225,10 @@ class SqlStore(Store):
         memory: Sequence[MemoryEntry] = (),
         provider_calls: Sequence[ProviderCallRecord] = (),
     ) -> ConversationRecord:
-        """See ``Store.import_conversation`` (one transaction)."""
+        """See ``Store.import_conversation`` (one transaction; a branch is checked against its
+        parent under the parent's row lock)."""
         bundle = prepare.prepare_import(owner_id, conversation, messages, events, memory, provider_calls)
+        lineage.check_own_seqs(bundle.conversation, bundle.messages)
         encoded = ops.encode_import(self._codec, bundle)
         return await self._run(ops.import_conversation, owner_id, encoded, write=True)
 
@@ -331,6 +337,30 @@ class SqlStore(Store):
         if query.search is not None:
             await self._open_driver().prepare_search()
         return await self._read(ops.list_messages(self._st, self._codec, owner_id, conversation_id, query))
+
+    async def count_messages_in(
+        self,
+        owner_id: str,
+        conversation_id: str,
+        query: MessageQuery,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+    ) -> int:
+        """See ``Store.count_messages_in`` (one COUNT in the database)."""
+        _check_message_query(query)
+        for name, value in (("after_seq", after_seq), ("before_seq", before_seq)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+        if query.search is not None:
+            await self._open_driver().prepare_search()
+        return await self._run(
+            ops.count_messages_between, owner_id, conversation_id, query, after_seq, before_seq
+        )
+
+    async def list_branches(self, owner_id: str, conversation_id: str) -> list[ConversationRecord]:
+        """See ``Store.list_branches``."""
+        return await self._run(ops.list_branches, owner_id, conversation_id)
 
     async def count_messages(self, owner_id: str, conversation_id: str, query: MessageQuery) -> int:
         """See ``Store.count_messages`` (filters only)."""
