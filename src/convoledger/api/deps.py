@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from convoledger.agents import Agent
+from convoledger.agent import Agent
 from convoledger.api.auth import authenticate
 from convoledger.api.errors import AuthError
 from convoledger.api.metrics import ApiMetrics

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
 
-from convoledger.agents import Agent
+from convoledger.agent import Agent, ModelCallReply
 from convoledger.api.deps import OwnerLedger, Paging, app_agent, app_metrics, check_range, paging
 from convoledger.api.errors import PROBLEM_RESPONSES
 from convoledger.api.health import HEALTH_WINDOW, HealthInputs, compute_health
@@ -35,7 +35,6 @@ from convoledger.api.schemas import (
     TransitionIn,
 )
 from convoledger.errors import NotFound
-from convoledger.model_client import ModelCallReply
 from convoledger.models.records import ConversationKind, MessageRecord
 from convoledger.models.status import ConversationStatus
 from convoledger.models.timeutil import utcnow

@@ -1,6 +1,6 @@
 """The real model client behind ``POST /api/agent-sessions/conversation``: an OpenAI-compatible agent.
 
-:class:`OpenAICompatibleAgent` implements the ``convoledger.agents.Agent`` protocol with the
+:class:`OpenAICompatibleAgent` implements the ``convoledger.agent.Agent`` protocol with the
 official ``openai`` SDK and a configurable ``base_url``, so one class talks to OpenAI, OpenRouter,
 Groq, DeepSeek, Ollama (``/v1``) or vLLM. Per turn it:
 
@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import openai
 
-from convoledger.agents import AgentReply
+from convoledger.agent.base import AgentReply
 from convoledger.models.records import ConversationRecord, MessageRecord, ProviderCallRecord
 from convoledger.providers import get_capabilities, parse
 from convoledger.providers.fields import text_of
