@@ -1,0 +1,613 @@
+"""OpenAI Agents SDK sessions stored in convoledger: ``LedgerSession`` and ``LedgerUsageHooks``.
+
+``LedgerSession`` implements the SDK's ``Session`` protocol (``agents.memory.Session``:
+``session_id``, ``session_settings``, ``get_items(limit=None)``, ``add_items(items)``,
+``pop_item()``, ``clear_session()``), so it is passed wherever the SDK takes a session::
+
+    session = LedgerSession("user-42", url="sqlite:///ledger.db")          # in-process
+    session = LedgerSession("user-42", base_url="http://ledger:8000", token="clg_…")  # remote
+    result = await Runner.run(agent, "Hello", session=session, hooks=session.usage_hooks())
+
+Modes (give exactly one of them):
+
+- ``ledger=``: an open ``Ledger``, used directly in the caller's event loop (the loop that opened
+  it: an async SQL ledger belongs to its loop);
+- ``url=`` (and ``owner=``, default ``local``): the session opens its own ledger on that store URL
+  in a private background loop (``loop_thread.shared_loop``), so it works from any thread or loop
+  — ``Runner.run_sync``, worker threads — as the SDK's ``SQLiteSession`` does;
+- ``base_url=`` + ``token=`` (or ``client=``, a ``convoledger.client.Client``): remote, over the
+  HTTP API, so many agent processes share one ledger service; the blocking client runs in worker
+  threads (thread-safe, usable from any loop).
+
+What it stores: one convoledger message per SDK item (``agents_items``: roles, tool calls, tool
+results), with the item itself kept verbatim, so ``get_items`` gives back exactly what was added
+while the ledger's history, search, context windows and exports see a normal conversation. The
+conversation is the account's session whose ``session_id`` is the SDK session id (created on the
+first write, kind ``agent_session``, with the ``conversation`` fields given). Beyond the SDK's
+own stores: writes are ordered (``seq``), atomic per ``add_items`` call (one batch; over HTTP up
+to 500 items per batch), idempotent on re-send (each message carries a client-made id), isolated
+per owner/account, and with ``usage_hooks()`` each model call's tokens and cost are recorded and
+linked to the message it produced.
+
+Limits and SDK semantics: ``limit`` (argument, else ``session_settings.limit``) counts items —
+``None`` or negative: all, ``0``: none, ``N``: the latest N in order; ``pop_item`` removes the
+latest message (one written outside the SDK that stands for several items, e.g. an assistant
+message with two tool calls, is removed whole and its last item returned); over HTTP
+``pop_item`` reads then deletes (two requests). ``clear_session`` deletes the messages and keeps
+the conversation (its usage and memory). A conversation that the lifecycle policy moved out of
+``active`` (e.g. ``inactive_timeout``) refuses writes with ``ConversationNotActive``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from convoledger.integrations.optional import missing_extra
+
+try:
+    from agents import RunHooks
+    from agents.memory import SessionSettings
+    from agents.memory.session_settings import coerce_session_settings, resolve_session_limit
+    from agents.models.default_models import get_default_model
+except ModuleNotFoundError as _exc:  # pragma: no cover - exercised in a venv without the extra
+    raise missing_extra(_exc, "agents", "agents", "openai-agents") from _exc
+
+from convoledger.client import Client, ConflictError, NotFoundError
+from convoledger.errors import NotFound
+from convoledger.integrations.agents_items import items_to_message_fields, message_to_items, messages_to_items
+from convoledger.integrations.agents_items import stored_item as _stored_item
+from convoledger.integrations.loop_thread import LoopThread, finish_before_cancel, shared_loop
+from convoledger.ledger import Ledger
+from convoledger.models.records import ConversationKind, ConversationRecord, MessageRecord, new_message_id
+from convoledger.providers.metadata import ProviderResponseMetadata, Usage
+
+T = TypeVar("T")
+
+#: Most messages one HTTP batch append carries (the API's ``MAX_BATCH``).
+HTTP_BATCH = 500
+
+
+# -- model calls ---------------------------------------------------------------------------------
+def model_name_of(model: Any) -> str | None:
+    """The model name an agent's ``model`` setting names: the string itself, a ``Model``
+    object's ``model`` attribute (``OpenAIResponsesModel``, ``OpenAIChatCompletionsModel``), the
+    SDK's default model for ``None``, else ``None`` (e.g. a test double)."""
+    if isinstance(model, str):
+        return model
+    if model is None:
+        return get_default_model()
+    name = getattr(model, "model", None)
+    return name if isinstance(name, str) else None
+
+
+def api_of(model: Any) -> str:
+    """``chat`` for an ``OpenAIChatCompletionsModel``, else ``responses`` (the SDK's default API)."""
+    return "chat" if type(model).__name__ == "OpenAIChatCompletionsModel" else "responses"
+
+
+def model_response_metadata(
+    response: Any, *, provider: str, api: str, model: str | None
+) -> ProviderResponseMetadata:
+    """The ledger's provider metadata for one SDK ``ModelResponse`` (``agents.items``): usage from
+    ``response.usage`` (tokens; ``input_tokens`` includes cached input, ``output_tokens`` includes
+    reasoning, as the ledger counts), identifiers ``response_id``, ``request_id`` and
+    ``output_item_ids``, the raw usage object when the SDK preserved it. The SDK does not expose
+    the HTTP body, so none is stored; ``details.source`` says where the figures come from."""
+    usage = response.usage
+    in_details = getattr(usage, "input_tokens_details", None)
+    out_details = getattr(usage, "output_tokens_details", None)
+    counts = {
+        "input_tokens": int(usage.input_tokens or 0),
+        "cache_read_tokens": int(getattr(in_details, "cached_tokens", 0) or 0),
+        "cache_write_tokens": int(getattr(in_details, "cache_write_tokens", 0) or 0),
+        "output_tokens": int(usage.output_tokens or 0),
+        "reasoning_tokens": int(getattr(out_details, "reasoning_tokens", 0) or 0),
+    }
+    total = int(usage.total_tokens or 0) or counts["input_tokens"] + counts["output_tokens"]
+    raw = response.raw_usage if isinstance(getattr(response, "raw_usage", None), dict) else None
+    if raw is None:
+        raw = {
+            "input_tokens": counts["input_tokens"],
+            "input_tokens_details": {
+                "cached_tokens": counts["cache_read_tokens"],
+                "cache_write_tokens": counts["cache_write_tokens"],
+            },
+            "output_tokens": counts["output_tokens"],
+            "output_tokens_details": {"reasoning_tokens": counts["reasoning_tokens"]},
+            "total_tokens": total,
+        }
+    identifiers: dict[str, str | list[str]] = {}
+    if response.response_id:
+        identifiers["response_id"] = str(response.response_id)
+    if getattr(response, "request_id", None):
+        identifiers["request_id"] = str(response.request_id)
+    item_ids = [str(i) for i in _output_ids(response)]
+    if item_ids:
+        identifiers["output_item_ids"] = item_ids
+    return ProviderResponseMetadata(
+        provider=provider,
+        api=api,
+        model=model,
+        identifiers=identifiers,
+        usage=Usage(**counts, total_tokens=total, raw=raw),
+        object_type="response" if api == "responses" else "chat.completion",
+        details={"source": "openai-agents ModelResponse"},
+    )
+
+
+def _output_ids(response: Any) -> list[str]:
+    return [i for i in (getattr(o, "id", None) for o in response.output or ()) if isinstance(i, str) and i]
+
+
+def _output_call_ids(response: Any) -> list[str]:
+    return [
+        i for i in (getattr(o, "call_id", None) for o in response.output or ()) if isinstance(i, str) and i
+    ]
+
+
+@dataclass(frozen=True)
+class _PendingCall:
+    """A model call waiting for the message its output is stored as."""
+
+    metadata: ProviderResponseMetadata
+    item_ids: frozenset[str]
+    call_ids: frozenset[str]
+
+    def produced(self, message: MessageRecord) -> bool:
+        item = _stored_item(message)
+        if item is None:
+            return False
+        return item.get("id") in self.item_ids or item.get("call_id") in self.call_ids
+
+
+# -- where the messages go -------------------------------------------------------------------------
+class _Backend(Protocol):
+    records_usage: bool
+
+    async def conversation_id(self, create: bool) -> str | None: ...
+    async def recent(self, conversation: str, n: int | None) -> list[MessageRecord]: ...
+    async def append(self, conversation: str, records: Sequence[MessageRecord]) -> list[MessageRecord]: ...
+    async def pop(self, conversation: str) -> MessageRecord | None: ...
+    async def clear(self, conversation: str) -> None: ...
+    async def record_call(
+        self, conversation: str, metadata: ProviderResponseMetadata, message_id: str | None
+    ) -> None: ...
+    def forget(self) -> None: ...
+
+
+class _LedgerBackend:
+    """Messages through an in-process ``Ledger``."""
+
+    records_usage = True
+
+    def __init__(self, ledger: Ledger, session_id: str, fields: Mapping[str, Any]) -> None:
+        self.ledger = ledger
+        self.session_id = session_id
+        self.fields = dict(fields)
+        self._id: str | None = None
+
+    def forget(self) -> None:
+        self._id = None
+
+    async def conversation_id(self, create: bool) -> str | None:
+        if self._id is None:
+            found = await self.ledger.find_conversation(session_id=self.session_id)
+            if found is None and create:
+                record = ConversationRecord(
+                    owner_id=self.ledger.owner,
+                    session_id=self.session_id,
+                    kind=ConversationKind.AGENT_SESSION,
+                    **self.fields,
+                )
+                found, _created = await self.ledger.get_or_create_conversation(record)
+            self._id = found.id if found is not None else None
+        return self._id
+
+    async def recent(self, conversation: str, n: int | None) -> list[MessageRecord]:
+        if n is None:
+            return list(await self.ledger.messages(conversation))
+        return list(await self.ledger.recent(conversation, n))
+
+    async def append(self, conversation: str, records: Sequence[MessageRecord]) -> list[MessageRecord]:
+        return await self.ledger.append_batch(conversation, list(records))
+
+    async def pop(self, conversation: str) -> MessageRecord | None:
+        return await self.ledger.pop_message(conversation)
+
+    async def clear(self, conversation: str) -> None:
+        await self.ledger.clear_messages(conversation)
+
+    async def record_call(
+        self, conversation: str, metadata: ProviderResponseMetadata, message_id: str | None
+    ) -> None:
+        await self.ledger.record_provider_call(conversation, metadata, message=message_id)
+
+
+class _ApiBackend:
+    """Messages through the HTTP API (a blocking ``Client`` run in worker threads)."""
+
+    records_usage = False
+
+    def __init__(self, client: Client, session_id: str, fields: Mapping[str, Any]) -> None:
+        self.client = client
+        self.session_id = session_id
+        self.fields = dict(fields)
+        self._id: str | None = None
+        self._lock = threading.Lock()
+
+    def forget(self) -> None:
+        self._id = None
+
+    def _find(self) -> str | None:
+        if "/" not in self.session_id:  # a "/" cannot travel in a path segment: search instead
+            try:
+                found = self.client.get_session(self.session_id)
+            except NotFoundError:
+                return None
+            if found.session_id == self.session_id:
+                return found.id
+        for session in self.client.iter_sessions(search=self.session_id):
+            if session.session_id == self.session_id:
+                return session.id
+        return None
+
+    def _conversation_id(self, create: bool) -> str | None:
+        with self._lock:
+            if self._id is None:
+                self._id = self._find()
+                if self._id is None and create:
+                    try:
+                        self._id = self.client.create_session(session_id=self.session_id, **self.fields).id
+                    except ConflictError:  # created meanwhile by another process
+                        self._id = self._find()
+            return self._id
+
+    async def conversation_id(self, create: bool) -> str | None:
+        return await asyncio.to_thread(self._conversation_id, create)
+
+    async def recent(self, conversation: str, n: int | None) -> list[MessageRecord]:
+        if n is None:
+            found = await asyncio.to_thread(lambda: list(self.client.iter_messages(conversation)))
+        else:
+            found = await asyncio.to_thread(self.client.recent_messages, conversation, n)
+        return [MessageRecord.model_validate(m.model_dump()) for m in found]
+
+    def _append(self, conversation: str, records: Sequence[MessageRecord]) -> list[MessageRecord]:
+        stored = []
+        for start in range(0, len(records), HTTP_BATCH):
+            batch = [
+                r.model_dump(include={"id", "role", "content", "tool_calls", "tool_call_id", "tool_name"})
+                | {"extra_data": r.extra_data, "created_at": r.created_at}
+                for r in records[start : start + HTTP_BATCH]
+            ]
+            stored.extend(self.client.append_messages(conversation, batch))
+        return [MessageRecord.model_validate(m.model_dump()) for m in stored]
+
+    async def append(self, conversation: str, records: Sequence[MessageRecord]) -> list[MessageRecord]:
+        return await asyncio.to_thread(self._append, conversation, records)
+
+    async def pop(self, conversation: str) -> MessageRecord | None:
+        popped = await asyncio.to_thread(self.client.pop_message, conversation)
+        return None if popped is None else MessageRecord.model_validate(popped.model_dump())
+
+    async def clear(self, conversation: str) -> None:
+        await asyncio.to_thread(self.client.clear_messages, conversation)
+
+    async def record_call(
+        self, conversation: str, metadata: ProviderResponseMetadata, message_id: str | None
+    ) -> None:
+        raise NotImplementedError(
+            "recording model usage over HTTP needs the API's POST …/provider-calls route; "
+            "use an in-process LedgerSession (ledger= or url=) to record usage"
+        )
+
+
+# -- the session -----------------------------------------------------------------------------------
+class LedgerSession:
+    """An Agents SDK ``Session`` stored in convoledger (module docstring for modes and rules).
+
+    Arguments: ``session_id`` (the SDK session id = the conversation's ``session_id``; non-empty;
+    at most 200 characters over HTTP); one of ``ledger``, ``url`` (+ ``owner``), ``client``,
+    ``base_url`` (+ ``token``, ``timeout`` seconds); ``session_settings`` (``SessionSettings`` or
+    its dict: the default ``limit``); ``conversation``: fields of the conversation created on the
+    first write (``name``, ``description``, ``agent_name``, ``agent_instructions``, ``user_id``,
+    ``metadata``, …); ``ledger_session_id``: the conversation's ``session_id`` in the ledger when it
+    should differ from the SDK's (e.g. ``"<app>:<session_id>"`` to keep several applications' ids
+    apart in one account; default: ``session_id``).
+
+    Raises ``ValueError`` for an empty ``session_id`` or not exactly one mode; ``TypeError`` for
+    unknown ``session_settings`` keys (the SDK's rule). Methods raise the ledger's errors
+    (``ConversationNotActive``, ``ValueError`` for items the ledger refuses) or, remote, the
+    client's (``convoledger.client.ApiError`` subclasses, which are the same error classes);
+    ``RuntimeError`` after ``close()``.
+    """
+
+    session_settings: SessionSettings | None = None
+
+    def __init__(
+        self,
+        session_id: str,
+        *,
+        ledger: Ledger | None = None,
+        url: str | None = None,
+        owner: str = "local",
+        client: Client | None = None,
+        base_url: str | None = None,
+        token: str | None = None,
+        timeout: float = 30.0,
+        session_settings: SessionSettings | Mapping[str, Any] | None = None,
+        conversation: Mapping[str, Any] | None = None,
+        ledger_session_id: str | None = None,
+    ) -> None:
+        if not isinstance(session_id, str) or not session_id:
+            raise ValueError(f"session_id must be a non-empty str, got {session_id!r}")
+        modes = [
+            name
+            for name, value in (("ledger", ledger), ("url", url), ("client", client), ("base_url", base_url))
+            if value is not None
+        ]
+        if len(modes) != 1:
+            raise ValueError(
+                f"give exactly one of ledger=, url=, client= or base_url= (got: {', '.join(modes) or 'none'})"
+            )
+        self.session_id = session_id
+        self.session_settings = (
+            coerce_session_settings(
+                dict(session_settings) if isinstance(session_settings, Mapping) else session_settings
+            )
+            if session_settings is not None
+            else SessionSettings()
+        )
+        fields = dict(conversation or {})
+        stored_id = session_id if ledger_session_id is None else ledger_session_id
+        if not isinstance(stored_id, str) or not stored_id:
+            raise ValueError(f"ledger_session_id must be a non-empty str, got {ledger_session_id!r}")
+        self._loop: LoopThread | None = None
+        self._owned_ledger: Ledger | None = None
+        self._owned_client: Client | None = None
+        self._backend: _Backend
+        if ledger is not None:
+            self._backend = _LedgerBackend(ledger, stored_id, fields)
+        elif url is not None:
+            from convoledger.backends import open_ledger
+
+            self._loop = shared_loop()
+            self._owned_ledger = open_ledger(url, owner=owner)
+            self._loop.run_sync(self._owned_ledger.open())
+            self._backend = _LedgerBackend(self._owned_ledger, stored_id, fields)
+        else:
+            if client is None:
+                assert base_url is not None
+                client = self._owned_client = Client(base_url, token, timeout=timeout)
+            self._backend = _ApiBackend(client, stored_id, fields)
+        self._pending: list[_PendingCall] = []
+        self._pending_lock = threading.Lock()
+        self._closed = False
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"LedgerSession {self.session_id!r} is closed")
+
+    async def _run(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run ``work()`` where the backend lives: here, or on the session's private loop."""
+        if self._loop is None:
+            return await work()
+        return await self._loop.run(work())
+
+    async def _conversation(self, create: bool) -> str | None:
+        return await self._backend.conversation_id(create)
+
+    # -- the Session protocol ---------------------------------------------------------------------
+    async def get_items(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The session's items, oldest first: all, or the latest ``limit`` (argument, else
+        ``session_settings.limit``; ``0`` → none, negative → all)."""
+        self._check_open()
+        n = resolve_session_limit(limit, self.session_settings)
+        if n is not None and n < 0:
+            n = None
+        if n == 0:
+            return []
+
+        async def read() -> list[MessageRecord]:
+            conversation = await self._conversation(create=False)
+            if conversation is None:
+                return []
+            try:
+                return await self._backend.recent(conversation, n)
+            except NotFound:  # deleted meanwhile
+                self._backend.forget()
+                return []
+
+        items = messages_to_items(await self._run(read))
+        return items[-n:] if n is not None else items
+
+    async def add_items(self, items: list[Any]) -> None:
+        """Append ``items`` in order as one atomic batch. ``TypeError`` when an item is not
+        JSON-serialisable (nothing is written)."""
+        self._check_open()
+        if not items:
+            return
+        json.dumps(items)  # the SDK's own stores refuse what JSON cannot hold; before any write
+        records = [MessageRecord(id=new_message_id(), **fields) for fields in items_to_message_fields(items)]
+
+        async def write() -> list[MessageRecord]:
+            conversation = await self._conversation(create=True)
+            assert conversation is not None
+            try:
+                return await self._backend.append(conversation, records)
+            except NotFound:  # the conversation was deleted meanwhile: start it again
+                self._backend.forget()
+                again = await self._conversation(create=True)
+                assert again is not None
+                return await self._backend.append(again, records)
+
+        stored = await finish_before_cancel(self._run(write))
+        await self._link_usage(stored)
+
+    async def pop_item(self) -> dict[str, Any] | None:
+        """Remove the latest message and return its (last) item, or ``None`` when empty."""
+        self._check_open()
+
+        async def pop() -> MessageRecord | None:
+            conversation = await self._conversation(create=False)
+            if conversation is None:
+                return None
+            try:
+                return await self._backend.pop(conversation)
+            except NotFound:
+                self._backend.forget()
+                return None
+
+        popped = await finish_before_cancel(self._run(pop))
+        if popped is None:
+            return None
+        return message_to_items(popped)[-1]
+
+    async def clear_session(self) -> None:
+        """Delete every message of the session (the conversation, its usage and memory stay)."""
+        self._check_open()
+
+        async def clear() -> None:
+            conversation = await self._conversation(create=False)
+            if conversation is None:
+                return
+            try:
+                await self._backend.clear(conversation)
+            except NotFound:
+                self._backend.forget()
+
+        await finish_before_cancel(self._run(clear))
+
+    # -- usage ------------------------------------------------------------------------------------
+    def usage_hooks(
+        self, *, provider: str = "openai", api: str | None = None, model: str | None = None
+    ) -> LedgerUsageHooks:
+        """Run hooks recording each model call of a run in this session (``Runner.run(…,
+        hooks=session.usage_hooks())``); ``provider``/``api``/``model`` as ``LedgerUsageHooks``.
+        ``NotImplementedError`` for a remote session (the API has no provider-call write route)."""
+        if not self._backend.records_usage:
+            raise NotImplementedError(
+                "recording model usage over HTTP needs the API's POST …/provider-calls route; "
+                "use an in-process LedgerSession (ledger= or url=) to record usage"
+            )
+        return LedgerUsageHooks(self, provider=provider, api=api, model=model)
+
+    async def record_model_response(
+        self, response: Any, *, provider: str, api: str, model: str | None
+    ) -> None:
+        """Queue one SDK ``ModelResponse`` for recording: it is priced and stored, linked to the
+        message its output becomes, when ``add_items`` stores that output (the SDK saves a
+        turn's items after the model call). Calls queued earlier whose output was never stored
+        (a failed or interrupted turn) are recorded now, unlinked."""
+        self._check_open()
+        pending = _PendingCall(
+            model_response_metadata(response, provider=provider, api=api, model=model),
+            frozenset(_output_ids(response)),
+            frozenset(_output_call_ids(response)),
+        )
+        with self._pending_lock:
+            stale, self._pending = self._pending, [pending]
+        for call in stale:
+            await self._record(call, None)
+
+    async def flush_usage(self) -> None:
+        """Record every queued model call now (unlinked when its output was never stored)."""
+        with self._pending_lock:
+            stale, self._pending = self._pending, []
+        for call in stale:
+            await self._record(call, None)
+
+    async def _link_usage(self, stored: Sequence[MessageRecord]) -> None:
+        with self._pending_lock:
+            matched = []
+            for call in list(self._pending):
+                produced = [m for m in stored if call.produced(m)]
+                if produced:
+                    self._pending.remove(call)
+                    matched.append((call, produced[-1].id))
+        for call, message_id in matched:
+            await self._record(call, message_id)
+
+    async def _record(self, call: _PendingCall, message_id: str | None) -> None:
+        async def record() -> None:
+            conversation = await self._conversation(create=True)
+            assert conversation is not None
+            await self._backend.record_call(conversation, call.metadata, message_id)
+
+        await finish_before_cancel(self._run(record))
+
+    # -- lifetime ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release what the session opened itself (its ledger, its HTTP client); a ``ledger=``
+        or ``client=`` given to it stays open. Model calls still queued are recorded first when
+        the session owns its ledger (``await flush_usage()`` first otherwise). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._loop is not None and self._owned_ledger is not None:
+            ledger = self._owned_ledger
+
+            async def finish() -> None:
+                try:
+                    with self._pending_lock:
+                        stale, self._pending = self._pending, []
+                    conversation = await self._backend.conversation_id(create=bool(stale))
+                    for call in stale:
+                        if conversation is not None:
+                            await self._backend.record_call(conversation, call.metadata, None)
+                finally:
+                    await ledger.close()
+
+            self._loop.run_sync(finish())
+        if self._owned_client is not None:
+            self._owned_client.close()
+
+    async def aclose(self) -> None:
+        """``flush_usage()`` then ``close()``."""
+        if not self._closed:
+            await self.flush_usage()
+        self.close()
+
+
+class LedgerUsageHooks(RunHooks[Any]):
+    """Agents SDK run hooks recording every model call of a run in a ``LedgerSession``: tokens
+    (input with cache reads/writes, output with reasoning), cost in USD (genai-prices, from
+    ``provider`` and the model name), ``response_id``/``request_id``, linked to the message the
+    call's output was stored as.
+
+    ``provider``: for pricing (``openai`` by default: the SDK's models); ``api``: ``responses`` /
+    ``chat`` (default: from the agent's model object); ``model``: the model name when the agent's
+    ``model`` setting does not name one (e.g. a test double), else taken from it.
+    """
+
+    def __init__(
+        self,
+        session: LedgerSession,
+        *,
+        provider: str = "openai",
+        api: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.provider = provider
+        self.api = api
+        self.model = model
+
+    async def on_llm_end(self, context: Any, agent: Any, response: Any) -> None:
+        """Queue the call's response in the session (see ``LedgerSession.record_model_response``)."""
+        await self.session.record_model_response(
+            response,
+            provider=self.provider,
+            api=self.api or api_of(agent.model),
+            model=self.model or model_name_of(agent.model),
+        )
+
+
+__all__ = ["LedgerSession", "LedgerUsageHooks", "api_of", "model_name_of", "model_response_metadata"]
