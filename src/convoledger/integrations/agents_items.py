@@ -118,6 +118,12 @@ def _other_text(item: Mapping[str, Any]) -> str:
     return f"[{kind}]"
 
 
+def _tool_name(item: Mapping[str, Any]) -> str:
+    """The tool a call item names: its ``name``, else its type (``computer_call``, …)."""
+    name = item.get("name")
+    return name if isinstance(name, str) and name else str(item["type"])
+
+
 def item_to_message_fields(
     item: Mapping[str, Any], call_names: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -137,11 +143,10 @@ def item_to_message_fields(
         }
     if is_call_item(item):
         kind = str(item["type"])
-        name = item.get("name") if isinstance(item.get("name"), str) and item.get("name") else kind
         call = {
             "id": _call_id(item),
             "type": "function" if kind == "function_call" else kind,
-            "function": {"name": name, "arguments": _arguments(item)},
+            "function": {"name": _tool_name(item), "arguments": _arguments(item)},
         }
         return {"role": "assistant", "content": "", "tool_calls": [call], "extra_data": extra}
     if is_output_item(item):
@@ -161,9 +166,9 @@ def item_to_message_fields(
 def items_to_message_fields(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """:func:`item_to_message_fields` for a batch, naming each result's tool from a call of the batch."""
     names = {
-        str(item["call_id"]): str(item["name"])
+        str(item["call_id"]): _tool_name(item)
         for item in items
-        if isinstance(item, Mapping) and is_call_item(item) and isinstance(item.get("name"), str)
+        if isinstance(item, Mapping) and is_call_item(item)
     }
     return [item_to_message_fields(item, names) for item in items]
 

@@ -59,7 +59,12 @@ except ModuleNotFoundError as _exc:  # pragma: no cover - exercised in a venv wi
 
 from convoledger.client import Client, ConflictError, NotFoundError
 from convoledger.errors import NotFound
-from convoledger.integrations.agents_items import items_to_message_fields, message_to_items, messages_to_items
+from convoledger.integrations.agents_items import (
+    is_output_item,
+    items_to_message_fields,
+    message_to_items,
+    messages_to_items,
+)
 from convoledger.integrations.agents_items import stored_item as _stored_item
 from convoledger.integrations.loop_thread import LoopThread, finish_before_cancel, shared_loop
 from convoledger.ledger import Ledger
@@ -160,7 +165,7 @@ class _PendingCall:
 
     def produced(self, message: MessageRecord) -> bool:
         item = _stored_item(message)
-        if item is None:
+        if item is None or is_output_item(item):  # a tool result shares its call's call_id
             return False
         return item.get("id") in self.item_ids or item.get("call_id") in self.call_ids
 

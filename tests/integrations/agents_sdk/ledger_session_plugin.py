@@ -70,6 +70,8 @@ NOT_APPLICABLE: dict[str, str] = {
 }
 
 _namespaces: dict[str, str] = {}
+#: How many stand-ins the tests constructed (reported at the end of the run).
+constructed = 0
 
 
 def _namespace(db_path: str | Path) -> str:
@@ -92,6 +94,8 @@ class LedgerSQLiteSession(LedgerSession):
         messages_table: str = "agent_messages",
         session_settings: Any = None,
     ) -> None:
+        global constructed
+        constructed += 1
         mode = os.environ.get("CONVOLEDGER_SDK_SESSION_MODE", "local")
         if mode == "local":
             memory = str(db_path) == ":memory:"
@@ -121,6 +125,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason = NOT_APPLICABLE.get(item.name.split("[", 1)[0]) if in_session_file else None
         if reason is not None:
             item.add_marker(pytest.mark.skip(reason=f"not applicable to LedgerSession: {reason}"))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Report how many ``LedgerSession`` stand-ins the SDK's tests built (proof they ran on it)."""
+    mode = os.environ.get("CONVOLEDGER_SDK_SESSION_MODE", "local")
+    terminalreporter.write_line(f"LedgerSession stand-ins constructed ({mode}): {constructed}")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
