@@ -40,12 +40,11 @@ the conversation (its usage and memory). A conversation that the lifecycle polic
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from convoledger.integrations.optional import missing_extra
 
@@ -57,7 +56,7 @@ try:
 except ModuleNotFoundError as _exc:  # pragma: no cover - exercised in a venv without the extra
     raise missing_extra(_exc, "agents", "agents", "openai-agents") from _exc
 
-from convoledger.client import Client, ConflictError, NotFoundError
+from convoledger.client import Client
 from convoledger.errors import NotFound
 from convoledger.integrations.agents_items import (
     is_output_item,
@@ -66,15 +65,13 @@ from convoledger.integrations.agents_items import (
     messages_to_items,
 )
 from convoledger.integrations.agents_items import stored_item as _stored_item
-from convoledger.integrations.loop_thread import LoopThread, finish_before_cancel, shared_loop
+from convoledger.integrations.conversation_access import Backend, ConversationAccess
+from convoledger.integrations.loop_thread import finish_before_cancel
 from convoledger.ledger import Ledger
-from convoledger.models.records import ConversationKind, ConversationRecord, MessageRecord, new_message_id
+from convoledger.models.records import MessageRecord, new_message_id
 from convoledger.providers.metadata import ProviderResponseMetadata, Usage
 
 T = TypeVar("T")
-
-#: Most messages one HTTP batch append carries (the API's ``MAX_BATCH``).
-HTTP_BATCH = 500
 
 
 # -- model calls ---------------------------------------------------------------------------------
@@ -170,148 +167,6 @@ class _PendingCall:
         return item.get("id") in self.item_ids or item.get("call_id") in self.call_ids
 
 
-# -- where the messages go -------------------------------------------------------------------------
-class _Backend(Protocol):
-    records_usage: bool
-
-    async def conversation_id(self, create: bool) -> str | None: ...
-    async def recent(self, conversation: str, n: int | None) -> list[MessageRecord]: ...
-    async def append(self, conversation: str, records: Sequence[MessageRecord]) -> list[MessageRecord]: ...
-    async def pop(self, conversation: str) -> MessageRecord | None: ...
-    async def clear(self, conversation: str) -> None: ...
-    async def record_call(
-        self, conversation: str, metadata: ProviderResponseMetadata, message_id: str | None
-    ) -> None: ...
-    def forget(self) -> None: ...
-
-
-class _LedgerBackend:
-    """Messages through an in-process ``Ledger``."""
-
-    records_usage = True
-
-    def __init__(self, ledger: Ledger, session_id: str, fields: Mapping[str, Any]) -> None:
-        self.ledger = ledger
-        self.session_id = session_id
-        self.fields = dict(fields)
-        self._id: str | None = None
-
-    def forget(self) -> None:
-        self._id = None
-
-    async def conversation_id(self, create: bool) -> str | None:
-        if self._id is None:
-            found = await self.ledger.find_conversation(session_id=self.session_id)
-            if found is None and create:
-                record = ConversationRecord(
-                    owner_id=self.ledger.owner,
-                    session_id=self.session_id,
-                    kind=ConversationKind.AGENT_SESSION,
-                    **self.fields,
-                )
-                found, _created = await self.ledger.get_or_create_conversation(record)
-            self._id = found.id if found is not None else None
-        return self._id
-
-    async def recent(self, conversation: str, n: int | None) -> list[MessageRecord]:
-        if n is None:
-            return list(await self.ledger.messages(conversation))
-        return list(await self.ledger.recent(conversation, n))
-
-    async def append(self, conversation: str, records: Sequence[MessageRecord]) -> list[MessageRecord]:
-        return await self.ledger.append_batch(conversation, list(records))
-
-    async def pop(self, conversation: str) -> MessageRecord | None:
-        return await self.ledger.pop_message(conversation)
-
-    async def clear(self, conversation: str) -> None:
-        await self.ledger.clear_messages(conversation)
-
-    async def record_call(
-        self, conversation: str, metadata: ProviderResponseMetadata, message_id: str | None
-    ) -> None:
-        await self.ledger.record_provider_call(conversation, metadata, message=message_id)
-
-
-class _ApiBackend:
-    """Messages through the HTTP API (a blocking ``Client`` run in worker threads)."""
-
-    records_usage = False
-
-    def __init__(self, client: Client, session_id: str, fields: Mapping[str, Any]) -> None:
-        self.client = client
-        self.session_id = session_id
-        self.fields = dict(fields)
-        self._id: str | None = None
-        self._lock = threading.Lock()
-
-    def forget(self) -> None:
-        self._id = None
-
-    def _find(self) -> str | None:
-        if "/" not in self.session_id:  # a "/" cannot travel in a path segment: search instead
-            try:
-                found = self.client.get_session(self.session_id)
-            except NotFoundError:
-                return None
-            if found.session_id == self.session_id:
-                return found.id
-        for session in self.client.iter_sessions(search=self.session_id):
-            if session.session_id == self.session_id:
-                return session.id
-        return None
-
-    def _conversation_id(self, create: bool) -> str | None:
-        with self._lock:
-            if self._id is None:
-                self._id = self._find()
-                if self._id is None and create:
-                    try:
-                        self._id = self.client.create_session(session_id=self.session_id, **self.fields).id
-                    except ConflictError:  # created meanwhile by another process
-                        self._id = self._find()
-            return self._id
-
-    async def conversation_id(self, create: bool) -> str | None:
-        return await asyncio.to_thread(self._conversation_id, create)
-
-    async def recent(self, conversation: str, n: int | None) -> list[MessageRecord]:
-        if n is None:
-            found = await asyncio.to_thread(lambda: list(self.client.iter_messages(conversation)))
-        else:
-            found = await asyncio.to_thread(self.client.recent_messages, conversation, n)
-        return [MessageRecord.model_validate(m.model_dump()) for m in found]
-
-    def _append(self, conversation: str, records: Sequence[MessageRecord]) -> list[MessageRecord]:
-        stored = []
-        for start in range(0, len(records), HTTP_BATCH):
-            batch = [
-                r.model_dump(include={"id", "role", "content", "tool_calls", "tool_call_id", "tool_name"})
-                | {"extra_data": r.extra_data, "created_at": r.created_at}
-                for r in records[start : start + HTTP_BATCH]
-            ]
-            stored.extend(self.client.append_messages(conversation, batch))
-        return [MessageRecord.model_validate(m.model_dump()) for m in stored]
-
-    async def append(self, conversation: str, records: Sequence[MessageRecord]) -> list[MessageRecord]:
-        return await asyncio.to_thread(self._append, conversation, records)
-
-    async def pop(self, conversation: str) -> MessageRecord | None:
-        popped = await asyncio.to_thread(self.client.pop_message, conversation)
-        return None if popped is None else MessageRecord.model_validate(popped.model_dump())
-
-    async def clear(self, conversation: str) -> None:
-        await asyncio.to_thread(self.client.clear_messages, conversation)
-
-    async def record_call(
-        self, conversation: str, metadata: ProviderResponseMetadata, message_id: str | None
-    ) -> None:
-        raise NotImplementedError(
-            "recording model usage over HTTP needs the API's POST …/provider-calls route; "
-            "use an in-process LedgerSession (ledger= or url=) to record usage"
-        )
-
-
 # -- the session -----------------------------------------------------------------------------------
 class LedgerSession:
     """An Agents SDK ``Session`` stored in convoledger (module docstring for modes and rules).
@@ -351,15 +206,6 @@ class LedgerSession:
     ) -> None:
         if not isinstance(session_id, str) or not session_id:
             raise ValueError(f"session_id must be a non-empty str, got {session_id!r}")
-        modes = [
-            name
-            for name, value in (("ledger", ledger), ("url", url), ("client", client), ("base_url", base_url))
-            if value is not None
-        ]
-        if len(modes) != 1:
-            raise ValueError(
-                f"give exactly one of ledger=, url=, client= or base_url= (got: {', '.join(modes) or 'none'})"
-            )
         self.session_id = session_id
         self.session_settings = (
             coerce_session_settings(
@@ -368,28 +214,19 @@ class LedgerSession:
             if session_settings is not None
             else SessionSettings()
         )
-        fields = dict(conversation or {})
         stored_id = session_id if ledger_session_id is None else ledger_session_id
-        if not isinstance(stored_id, str) or not stored_id:
-            raise ValueError(f"ledger_session_id must be a non-empty str, got {ledger_session_id!r}")
-        self._loop: LoopThread | None = None
-        self._owned_ledger: Ledger | None = None
-        self._owned_client: Client | None = None
-        self._backend: _Backend
-        if ledger is not None:
-            self._backend = _LedgerBackend(ledger, stored_id, fields)
-        elif url is not None:
-            from convoledger.backends import open_ledger
-
-            self._loop = shared_loop()
-            self._owned_ledger = open_ledger(url, owner=owner)
-            self._loop.run_sync(self._owned_ledger.open())
-            self._backend = _LedgerBackend(self._owned_ledger, stored_id, fields)
-        else:
-            if client is None:
-                assert base_url is not None
-                client = self._owned_client = Client(base_url, token, timeout=timeout)
-            self._backend = _ApiBackend(client, stored_id, fields)
+        self._access = ConversationAccess(
+            stored_id,
+            ledger=ledger,
+            url=url,
+            owner=owner,
+            client=client,
+            base_url=base_url,
+            token=token,
+            timeout=timeout,
+            fields=conversation,
+        )
+        self._backend: Backend = self._access.backend
         self._pending: list[_PendingCall] = []
         self._pending_lock = threading.Lock()
         self._closed = False
@@ -400,10 +237,7 @@ class LedgerSession:
             raise RuntimeError(f"LedgerSession {self.session_id!r} is closed")
 
     async def _run(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Run ``work()`` where the backend lives: here, or on the session's private loop."""
-        if self._loop is None:
-            return await work()
-        return await self._loop.run(work())
+        return await self._access.run(work)
 
     async def _conversation(self, create: bool) -> str | None:
         return await self._backend.conversation_id(create)
@@ -540,12 +374,12 @@ class LedgerSession:
             await self._record(call, message_id)
 
     async def _record(self, call: _PendingCall, message_id: str | None) -> None:
-        async def record() -> None:
-            conversation = await self._conversation(create=True)
-            assert conversation is not None
-            await self._backend.record_call(conversation, call.metadata, message_id)
+        await finish_before_cancel(self._run(lambda: self._record_now(call, message_id)))
 
-        await finish_before_cancel(self._run(record))
+    async def _record_now(self, call: _PendingCall, message_id: str | None) -> None:
+        conversation = await self._conversation(create=True)
+        assert conversation is not None
+        await self._backend.record_call(conversation, call.metadata, message_id)
 
     # -- lifetime ---------------------------------------------------------------------------------
     def close(self) -> None:
@@ -555,23 +389,14 @@ class LedgerSession:
         if self._closed:
             return
         self._closed = True
-        if self._loop is not None and self._owned_ledger is not None:
-            ledger = self._owned_ledger
 
-            async def finish() -> None:
-                try:
-                    with self._pending_lock:
-                        stale, self._pending = self._pending, []
-                    conversation = await self._backend.conversation_id(create=bool(stale))
-                    for call in stale:
-                        if conversation is not None:
-                            await self._backend.record_call(conversation, call.metadata, None)
-                finally:
-                    await ledger.close()
+        async def record_queued() -> None:
+            with self._pending_lock:
+                stale, self._pending = self._pending, []
+            for call in stale:
+                await self._record_now(call, None)
 
-            self._loop.run_sync(finish())
-        if self._owned_client is not None:
-            self._owned_client.close()
+        self._access.close(record_queued if self._backend.records_usage else None)
 
     async def aclose(self) -> None:
         """``flush_usage()`` then ``close()``."""
