@@ -158,7 +158,9 @@ class ApiBackend:
         stored = []
         for start in range(0, len(records), HTTP_BATCH):
             batch = [
-                r.model_dump(include={"id", "role", "content", "tool_calls", "tool_call_id", "tool_name"})
+                r.model_dump(
+                    include={"id", "role", "content", "sender", "tool_calls", "tool_call_id", "tool_name"}
+                )
                 | {"extra_data": r.extra_data, "created_at": r.created_at}
                 for r in records[start : start + HTTP_BATCH]
             ]
