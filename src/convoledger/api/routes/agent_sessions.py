@@ -35,6 +35,7 @@ from convoledger.api.schemas import (
     TransitionIn,
 )
 from convoledger.errors import NotFound
+from convoledger.integrations.a2a import export_a2a
 from convoledger.models.records import ConversationKind, MessageRecord
 from convoledger.models.status import ConversationStatus
 from convoledger.models.timeutil import utcnow
@@ -213,14 +214,20 @@ async def session_events(ledger: OwnerLedger, session: SessionPath) -> EventsOut
     return EventsOut(items=[LifecycleEventOut.of(e) for e in events], total=len(events))
 
 
-@router.get("/{session}/export", summary="Export a session (JSON bundle or CSV)")
+@router.get("/{session}/export", summary="Export a session (JSON bundle, CSV or A2A)")
 async def export_session(
-    ledger: OwnerLedger, session: SessionPath, format: Literal["json", "csv"] = "json"
+    ledger: OwnerLedger, session: SessionPath, format: Literal["json", "csv", "a2a"] = "json"
 ) -> Response:
     """``format=json``: the lossless bundle ``POST /api/agent-sessions/import`` restores.
-    ``format=csv``: the messages, one row each (columns: ``convoledger.ledger.CSV_COLUMNS``)."""
+    ``format=csv``: the messages, one row each (columns: ``convoledger.ledger.CSV_COLUMNS``).
+    ``format=a2a``: the session as an A2A v1.0 message history (``convoledger.integrations.a2a``)."""
     record = await ledger.resolve(session)
     stem = _filename_stem(record.session_id or record.id)
+    if format == "a2a":
+        return JSONResponse(
+            await export_a2a(ledger, record),
+            headers={"Content-Disposition": f'attachment; filename="{stem}.a2a.json"'},
+        )
     if format == "csv":
         return Response(
             await ledger.export_csv(record),
