@@ -305,3 +305,20 @@ def test_constructor_rules() -> None:
         LedgerSession("", url="memory://")
     with pytest.raises(TypeError, match="Unknown session settings: limitt"):
         LedgerSession("x", url="memory://", session_settings={"limitt": 1})
+
+
+async def test_parallel_calls_go_to_chat_completions_as_one_assistant_message(ledger: Ledger) -> None:
+    from convoledger.agent.openai_compatible import chat_messages
+
+    session = LedgerSession("parallel", ledger=ledger)
+    await session.add_items([ITEMS[1], ITEMS[4], ITEMS[5], ITEMS[6], ITEMS[7], ITEMS[11]])
+    conversation = await ledger.get_conversation("parallel")
+    wire = chat_messages(conversation, await ledger.messages(conversation))
+    assert [(w["role"], [c["id"] for c in w.get("tool_calls", [])]) for w in wire] == [
+        ("user", []),
+        ("assistant", ["call_1", "call_2"]),  # the results must follow the message making the calls
+        ("tool", []),
+        ("tool", []),
+        ("assistant", []),
+    ]
+    assert [w.get("tool_call_id") for w in wire[2:4]] == ["call_1", "call_2"]
