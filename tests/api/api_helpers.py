@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from convoledger.agents import Agent
+from convoledger.agent import Agent
 from convoledger.api.app import create_app
 from convoledger.api.auth import issue_api_key
 from convoledger.ledger import Ledger

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 from api_helpers import Api, assert_problem, start_api
 
-from convoledger.agents import Agent, AgentReply, EchoAgent, agent_from_settings
+from convoledger.agent import Agent, AgentReply, EchoAgent, agent_from_settings
 from convoledger.ledger import Ledger
 from convoledger.models.records import ConversationRecord, MessageRecord, ProviderCallRecord
 from convoledger.settings import Settings

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
+from convoledger.agent.openai_compatible import OpenAICompatibleAgent
 from convoledger.ledger import Ledger
-from convoledger.model_client import OpenAICompatibleAgent
 from convoledger.models.records import MessageRecord
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "provider_responses"

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from capture_helpers import Replay, body, chain, headers_of, make_agent, request_of, store_reply, text, usd
 
+from convoledger.agent.openai_compatible import build_responses_request, responses_input, server_handle_params
 from convoledger.context import ContextPlan
 from convoledger.ledger import Ledger
-from convoledger.model_client import build_responses_request, responses_input, server_handle_params
 from convoledger.models.records import ConversationRecord, MessageRecord
 
 HANDLE_KEYS = ("previous_response_id", "conversation")

@@ -14,15 +14,15 @@ import httpx
 import pytest
 from capture_helpers import Replay, body, headers_of, make_agent, request_of, store_reply, text, usd
 
-from convoledger.agents import Agent
-from convoledger.ledger import Ledger
-from convoledger.model_client import (
+from convoledger.agent import Agent
+from convoledger.agent.openai_compatible import (
     ModelCallError,
     ModelCallReply,
     OpenAICompatibleAgent,
     infer_provider,
     openai_agent_from_settings,
 )
+from convoledger.ledger import Ledger
 from convoledger.models.records import ConversationRecord, MessageRecord
 from convoledger.settings import Settings
 

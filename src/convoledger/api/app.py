@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import convoledger
-from convoledger.agents import Agent, agent_from_settings
+from convoledger.agent import Agent, agent_from_settings
 from convoledger.api.errors import install_error_handlers
 from convoledger.api.metrics import ApiMetrics, MetricsMiddleware
 from convoledger.api.routes import agent_sessions, forks, memory, messages, sessions, system, usage

@@ -11,7 +11,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import TypeAdapter
 
-from convoledger.agents import Agent
+from convoledger.agent import Agent
 from convoledger.api.auth import authenticate
 from convoledger.api.errors import AuthError
 from convoledger.api.metrics import ApiMetrics

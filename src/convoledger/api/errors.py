@@ -191,7 +191,7 @@ def install_error_handlers(app: FastAPI) -> None:
     ``InvalidTransition`` (a ``ValueError``) and ``ConversationNotActive`` (a ``Conflict``) get
     their own statuses.
     """
-    from convoledger.model_client import ModelCallError  # the agent's upstream failures: 502
+    from convoledger.agent import ModelCallError  # the agent's upstream failures: 502
 
     app.add_exception_handler(ModelCallError, _model_call_error)
     app.add_exception_handler(AuthError, _auth_error)

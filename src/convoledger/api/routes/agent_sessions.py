@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
 
-from convoledger.agents import Agent
+from convoledger.agent import Agent, ModelCallReply
 from convoledger.api.deps import (
     RANGE_HELP,
     OwnerLedger,
@@ -50,7 +50,7 @@ from convoledger.api.schemas import (
     TransitionIn,
 )
 from convoledger.errors import NotFound
-from convoledger.model_client import ModelCallReply
+from convoledger.integrations.a2a import export_a2a
 from convoledger.models.records import ConversationKind, MessageRecord
 from convoledger.models.session_health import (
     calculate_health_score,
@@ -259,16 +259,22 @@ async def session_events(ledger: OwnerLedger, session: SessionPath) -> EventsOut
     return EventsOut(items=[LifecycleEventOut.of(e) for e in events], total=len(events))
 
 
-@router.get("/{session}/export", summary="Export a session (JSON document or CSV)")
+@router.get("/{session}/export", summary="Export a session (JSON document, CSV or A2A)")
 async def export_session(
-    ledger: OwnerLedger, session: SessionPath, format: Literal["json", "csv"] = "json"
+    ledger: OwnerLedger, session: SessionPath, format: Literal["json", "csv", "a2a"] = "json"
 ) -> Response:
     """``format=json``: the seed's document (``session`` and ``messages`` with the seed's keys,
     section 10) with the lossless bundle under ``convoledger_bundle``; ``POST
     /api/agent-sessions/import`` restores it exactly. ``format=csv``: the messages, one row
-    each: the seed's seven columns first, then convoledger's (``convoledger.ledger.CSV_COLUMNS``)."""
+    each: the seed's seven columns first, then convoledger's (``convoledger.ledger.CSV_COLUMNS``).
+    ``format=a2a``: the session as an A2A v1.0 message history (``convoledger.integrations.a2a``)."""
     record = await ledger.resolve(session)
     stem = _filename_stem(record.session_id or record.id)
+    if format == "a2a":
+        return JSONResponse(
+            await export_a2a(ledger, record),
+            headers={"Content-Disposition": f'attachment; filename="{stem}.a2a.json"'},
+        )
     if format == "csv":
         return Response(
             await ledger.export_csv(record),

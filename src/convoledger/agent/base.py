@@ -1,4 +1,4 @@
-"""The agent behind ``POST /api/agent-sessions/conversation``: a protocol and the offline default.
+"""The agent protocol behind ``POST /api/agent-sessions/conversation`` and its offline default.
 
 An ``Agent`` is called once per conversation turn, after the caller's messages are stored. It
 receives the owner's ``Ledger`` (to read more history, memory or usage if it wants), the
@@ -8,13 +8,13 @@ returns an ``AgentReply``: the assistant's text plus optional provider metadata 
 state handle). The route stores the reply as an ``assistant`` message; agents never write.
 
 ``EchoAgent`` (``CONVOLEDGER_AGENT=echo``, the default) is deterministic and offline. Real model
-clients (OpenAI-compatible, from the providers issue) implement the same protocol and are
-registered in ``AGENT_FACTORIES``.
+clients (``convoledger.agent.openai_compatible``) implement the same protocol and are registered
+in ``convoledger.agent.registry.AGENT_FACTORIES``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -22,7 +22,6 @@ from convoledger.models.records import ConversationRecord, MessageRecord, Provid
 
 if TYPE_CHECKING:
     from convoledger.ledger import Ledger
-    from convoledger.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -72,29 +71,3 @@ class EchoAgent:
         last_user = next((m for m in reversed(history) if m.role == "user"), None)
         text = last_user.content if last_user is not None else "(no user message)"
         return AgentReply(content=f"Echo: {text}", metadata={"agent": self.name})
-
-
-def _openai_agent(settings: Settings) -> Agent:
-    # Imported here: model_client builds on this module (AgentReply).
-    from convoledger.model_client import openai_agent_from_settings
-
-    return openai_agent_from_settings(settings)
-
-
-#: Agent name (``CONVOLEDGER_AGENT``) → factory taking the settings. ``openai``: an
-#: OpenAI-compatible endpoint (OpenAI, OpenRouter, Ollama, vLLM…; ``CONVOLEDGER_OPENAI_*``).
-AGENT_FACTORIES: dict[str, Callable[[Settings], Agent]] = {
-    "echo": lambda _settings: EchoAgent(),
-    "openai": _openai_agent,
-}
-
-
-def agent_from_settings(settings: Settings) -> Agent:
-    """The agent ``settings.agent`` names; ``ValueError`` listing the available ones otherwise."""
-    factory = AGENT_FACTORIES.get(settings.agent)
-    if factory is None:
-        raise ValueError(
-            f"unknown agent {settings.agent!r} (CONVOLEDGER_AGENT); "
-            f"available: {', '.join(sorted(AGENT_FACTORIES))}"
-        )
-    return factory(settings)

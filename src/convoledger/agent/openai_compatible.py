@@ -1,6 +1,6 @@
 """The real model client behind ``POST /api/agent-sessions/conversation``: an OpenAI-compatible agent.
 
-:class:`OpenAICompatibleAgent` implements the ``convoledger.agents.Agent`` protocol with the
+:class:`OpenAICompatibleAgent` implements the ``convoledger.agent.Agent`` protocol with the
 official ``openai`` SDK and a configurable ``base_url``, so one class talks to OpenAI, OpenRouter,
 Groq, DeepSeek, Ollama (``/v1``) or vLLM. Per turn it:
 
@@ -20,7 +20,10 @@ Wire rules (OpenAI API reference, "Chat Completions" and "Responses"):
   (when non-empty), then the plan's messages in order: ``user``/``assistant``/``system``/
   ``developer`` with their text; an assistant message with ``tool_calls`` sends them (content
   ``null`` when empty); a tool result (``role == "tool"`` or a ``tool_call_id``) is
-  ``{"role": "tool", "tool_call_id", "content"}``. Agent-face roles (``agent``,
+  ``{"role": "tool", "tool_call_id", "content"}``. Consecutive assistant messages that only make
+  tool calls (no text; e.g. parallel calls stored one per message by an Agents SDK session) are
+  sent as ONE assistant message with all the calls, because Chat Completions requires the tool
+  results to follow the assistant message that made the calls. Agent-face roles (``agent``,
   ``master_controller``) become ``assistant`` when the sender is this agent, else ``user``.
   Chat keeps no server-side history, so a ``server_state`` plan is a ``ValueError``.
 - Responses: ``input`` items ``{"role", "content"}`` for text, ``{"type": "function_call",
@@ -46,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import openai
 
-from convoledger.agents import AgentReply
+from convoledger.agent.base import AgentReply
 from convoledger.models.records import ConversationRecord, MessageRecord, ProviderCallRecord
 from convoledger.providers import get_capabilities, parse
 from convoledger.providers.fields import text_of
@@ -220,7 +223,16 @@ def chat_messages(
         role = _wire_role(m, assistant_names)
         if role == "assistant" and m.tool_calls:
             calls = _wire_tool_calls(m)
-            wire.append({"role": "assistant", "content": m.content or None, "tool_calls": calls})
+            previous = wire[-1] if wire else None
+            if (
+                not m.content
+                and previous is not None
+                and previous["role"] == "assistant"
+                and previous.get("tool_calls")
+            ):
+                previous["tool_calls"].extend(calls)  # parallel calls stored one per message
+            else:
+                wire.append({"role": "assistant", "content": m.content or None, "tool_calls": calls})
         else:
             wire.append({"role": role, "content": m.content})
     return wire
