@@ -203,12 +203,17 @@ async def test_revision_0003_adds_provider_specific_data_and_old_rows_read_empty
     as ``{}`` after the upgrade; new calls keep theirs; the downgrade drops the column again."""
     path = tmp_path / "calls.db"
     _alembic_sqlite(path, "upgrade", "0002")
-    st, codec = statements_for("sqlite"), Codec("sqlite")
-    record = prepare_conversation(owner, ConversationRecord(owner_id=owner))
+    record = ConversationRecord(owner_id=owner)
     raw = connect(str(path))
     try:
-        values = st.conv_insert.args(codec.conversation_values(record))
-        pk = raw.execute(st.conv_insert.sql, values).fetchone()[0]
+        # A 0002-era row, written with that revision's columns (today's statements name columns
+        # that later revisions added).
+        pk = raw.execute(
+            "INSERT INTO conversations (id, owner_id, kind, metadata, status, participants, "
+            "message_count, last_seq, created_at, updated_at, last_activity_at) VALUES (?, ?, "
+            "'agent_session', '{}', 'active', '[]', 0, 0, ?, ?, ?) RETURNING pk",
+            (record.id, owner, *["2025-01-02T03:04:05.000000+00:00"] * 3),
+        ).fetchone()[0]
         raw.execute(
             "INSERT INTO provider_calls (conversation_pk, id, provider, identifiers, input_tokens, "
             "output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens, "
