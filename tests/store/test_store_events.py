@@ -41,8 +41,14 @@ async def test_every_change_writes_its_event_in_order(store: Store, owner: str) 
         owner,
         c.id,
         ProviderCallRecord(
-            conversation_id=c.id, message_id=second.id, provider="openai", model="gpt-4o",
-            input_tokens=12, output_tokens=5, total_tokens=17, cost=0.00008,
+            conversation_id=c.id,
+            message_id=second.id,
+            provider="openai",
+            model="gpt-4o",
+            input_tokens=12,
+            output_tokens=5,
+            total_tokens=17,
+            cost=0.00008,
         ),
     )
     await store.delete_message(owner, c.id, first.id)
@@ -78,8 +84,14 @@ async def test_every_change_writes_its_event_in_order(store: Store, owner: str) 
     by_kind = {e.kind: e for e in events}
     assert by_kind["conversation.created"].payload["session_id"] == "ev-1"
     assert events[1].payload == {
-        "message_id": first.id, "seq": 1, "role": "user", "sender": None, "recipient": None,
-        "message_type": None, "tool_call_id": None, "tool_name": None,
+        "message_id": first.id,
+        "seq": 1,
+        "role": "user",
+        "sender": None,
+        "recipient": None,
+        "message_type": None,
+        "tool_call_id": None,
+        "tool_name": None,
     }
     assert events[2].payload["seq"] == 2 and events[2].payload["role"] == "assistant"
     assert events[3].payload == {"message_id": first.id, "seq": 1, "fields": ["content", "pinned"]}
@@ -95,7 +107,10 @@ async def test_every_change_writes_its_event_in_order(store: Store, owner: str) 
     assert events[14].payload == {"count": 3}
     life = by_kind["lifecycle.transition"].payload
     assert (life["from_status"], life["to_status"], life["reason"], life["actor"]) == (
-        "active", "inactive", "idle", "tester",
+        "active",
+        "inactive",
+        "idle",
+        "tester",
     )
     assert await store.last_event_id(owner) == len(events)
     # No message text anywhere in the outbox (a redaction must not leave it behind).
@@ -173,7 +188,9 @@ async def test_import_writes_one_created_event_and_ids_continue(store: Store, ow
 
 async def test_append_event_and_event_context(store: Store, owner: str) -> None:
     c = await store.create_conversation(owner, conv())
-    alert = await store.append_event(owner, "alert.raised", {"rule": "cost", "usd": 1.5}, conversation_id=c.id)
+    alert = await store.append_event(
+        owner, "alert.raised", {"rule": "cost", "usd": 1.5}, conversation_id=c.id
+    )
     assert (alert.id, alert.kind, alert.conversation_id) == (2, "alert.raised", c.id)
     with event_context(actor="retention", policy="max_session_age"):
         await store.delete_conversation(owner, c.id)
@@ -206,7 +223,9 @@ async def test_concurrent_writers_get_gap_free_ids_in_commit_order(store: Store,
     events = await _all(store, owner)
     assert [e.id for e in events] == list(range(1, 4 + 4 * 12 + 1))
     for c in convs:  # per conversation, event order is seq order (commit order)
-        seqs = [e.payload["seq"] for e in events if e.conversation_id == c.id and e.kind == "message.appended"]
+        seqs = [
+            e.payload["seq"] for e in events if e.conversation_id == c.id and e.kind == "message.appended"
+        ]
         assert seqs == list(range(1, 13))
 
 

@@ -164,7 +164,9 @@ def message_redacted_event(msg: MessageRecord) -> EventDraft:
     return EventDraft(EventKind.MESSAGE_REDACTED, msg.conversation_id, {"message_id": msg.id, "seq": msg.seq})
 
 
-def message_deleted_event(conversation_id: str, message_id: str, seq: int, *, popped: bool = False) -> EventDraft:
+def message_deleted_event(
+    conversation_id: str, message_id: str, seq: int, *, popped: bool = False
+) -> EventDraft:
     """``message.deleted`` (``delete_message``, or ``pop_message`` with ``popped``)."""
     return EventDraft(
         EventKind.MESSAGE_DELETED,

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from convoledger.models.events import EventRecord
 from convoledger.models.records import (
     ConversationKind,
     ConversationRecord,
@@ -44,7 +45,6 @@ from convoledger.models.records import (
     MessageRecord,
     ProviderCallRecord,
 )
-from convoledger.models.events import EventRecord
 from convoledger.models.status import ConversationStatus, LifecycleEvent
 from convoledger.store.outbox import EventQuery
 

@@ -22,13 +22,17 @@ import contextlib
 import contextvars
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import orjson
 
 from convoledger.models.events import MAX_EVENT_PAGE, EventDraft, EventRecord, check_kind
 
-_CONTEXT: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("convoledger_event_context", default={})
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_CONTEXT: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
+    "convoledger_event_context", default=_EMPTY
+)
 
 
 @dataclass(frozen=True)
@@ -47,9 +51,11 @@ def check_event_query(query: EventQuery) -> None:
     is outside 1 … ``MAX_EVENT_PAGE``."""
     if isinstance(query.after_id, bool) or not isinstance(query.after_id, int) or query.after_id < 0:
         raise ValueError(f"after_id must be a non-negative integer, got {query.after_id!r}")
-    if isinstance(query.limit, bool) or not isinstance(query.limit, int) or not 1 <= query.limit <= MAX_EVENT_PAGE:
+    limit = query.limit
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_EVENT_PAGE:
         raise ValueError(f"limit must be an integer from 1 to {MAX_EVENT_PAGE}, got {query.limit!r}")
-    if query.conversation_id is not None and (not isinstance(query.conversation_id, str) or not query.conversation_id):
+    cid = query.conversation_id
+    if cid is not None and (not isinstance(cid, str) or not cid):
         raise ValueError(f"conversation_id must be a non-empty string, got {query.conversation_id!r}")
 
 
