@@ -60,6 +60,7 @@ async def test_uncommitted_change_leaves_no_event(tmp_path: Path) -> None:
     conv = await store.create_conversation(OWNER, ConversationRecord(owner_id=OWNER))
     odir = tmp_path / "ledger" / fs_name(OWNER)
     cdir = odir / "conversations" / fs_name(conv.id)
+
     def crash_on_doc(path: Path, data: bytes) -> None:
         if path.name == "conversation.json":
             raise OSError("simulated crash before the change's commit point")

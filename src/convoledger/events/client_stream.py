@@ -4,8 +4,10 @@
 
     async with httpx.AsyncClient(base_url="http://127.0.0.1:8000",
                                  headers={"Authorization": f"Bearer {token}"}) as http:
-        async for event in stream_events(http, session="hello-1"):
-            print(event.id, event.kind, event.payload)
+        events = stream_events(http, session="hello-1")
+        async with contextlib.aclosing(events):   # closes the connection if you stop early
+            async for event in events:
+                print(event.id, event.kind, event.payload)
 
 ``stream_events`` reads ``GET /api/stream`` (or ``GET /api/agent-sessions/{session}/stream``)
 with httpx and ``httpx-sse`` and yields ``EventRecord``s (``owner_id`` is the ``account``
