@@ -25,7 +25,16 @@ import convoledger
 from convoledger.agents import Agent, agent_from_settings
 from convoledger.api.errors import install_error_handlers
 from convoledger.api.metrics import ApiMetrics, MetricsMiddleware
-from convoledger.api.routes import agent_sessions, memory, messages, sessions, streams, system, usage
+from convoledger.api.routes import (
+    agent_sessions,
+    memory,
+    messages,
+    sessions,
+    streams,
+    system,
+    usage,
+    usage_timeline,
+)
 from convoledger.api.ui import install_ui
 from convoledger.backends import open_ledger
 from convoledger.events.hub import hub_for
@@ -112,5 +121,6 @@ def create_app(
     app.include_router(sessions.router)
     app.include_router(usage.router)
     app.include_router(streams.router)
+    app.include_router(usage_timeline.router)
     install_ui(app)
     return app
