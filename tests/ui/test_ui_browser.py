@@ -23,9 +23,12 @@ from serve_process import ServeProcess, running_serve
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 TAU = SHARED / "data" / "conversations" / "tool_calling" / "tau_bench_gpt4o_airline_trajectories.jsonl.gz"
-OPENAI_RESPONSE = (
-    SHARED / "data" / "provider_responses" / "openai_chat" / "dd__chat_completion_custom_tool_call__0.json"
-)
+RESPONSES = SHARED / "data" / "provider_responses" / "openai_chat"
+#: Real OpenAI chat completion responses recorded as the calls behind two assistant replies.
+OPENAI_RESPONSES = [
+    RESPONSES / "dd__chat_completion_custom_tool_call__0.json",
+    RESPONSES / "dd__chat_completion_prompt_caching_cache_read__0.json",
+]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "transcript.png"
 WAIT_MS = 20_000
 
@@ -87,21 +90,24 @@ def ui_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]
         )
         idle = http.post("/api/agent-sessions", json={"session_id": "paused", "name": "Paused planning"})
         assert http.put(f"/api/agent-sessions/{idle.json()['id']}/deactivate", json={}).status_code == 200
-        last_assistant = [m for m in stored.json() if m["role"] == "assistant"][-1]
+        replies = [m["id"] for m in stored.json() if m["role"] == "assistant"][-2:]
         # In a worker thread: Playwright's sync API keeps an event loop on this one.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            recorded = _record_call(url, proc.accounts["a"], sid, last_assistant["id"])
+            recorded = _record_calls(url, proc.accounts["a"], sid, replies)
             pool.submit(asyncio.run, recorded).result()
         with proc.client("b") as http_b:
             assert http_b.post("/api/agent-sessions", json={"name": "Secret of b"}).status_code == 201
         yield proc
 
 
-async def _record_call(url: str, account: str, conversation_id: str, message_id: str) -> None:
-    """Record a real OpenAI chat completion response (shared data) as the call behind a reply."""
+async def _record_calls(url: str, account: str, conversation_id: str, message_ids: list[str]) -> None:
+    """Record real OpenAI chat completion responses (shared data) as the calls behind replies."""
     async with open_ledger(url, owner=account) as ledger:
-        response = json.loads(OPENAI_RESPONSE.read_text())
-        await ledger.record_provider_call(conversation_id, response, message=message_id, provider="openai")
+        for path, message_id in zip(OPENAI_RESPONSES, message_ids, strict=True):
+            response = json.loads(path.read_text())
+            await ledger.record_provider_call(
+                conversation_id, response, message=message_id, provider="openai"
+            )
 
 
 def _token(proc: ServeProcess, label: str) -> str:
@@ -176,7 +182,7 @@ def test_sign_in_filter_transcript_live_and_no_console_errors(browser: Any, ui_s
         expect(page.locator(".participants")).to_contain_text("airline-agent")
         expect(page.locator(".participants")).to_contain_text("support")
         expect(page.get_by_role("img", name="Usage per provider call")).to_be_visible()
-        expect(page.locator(".facts")).to_contain_text("provider call")
+        expect(page.locator(".facts")).to_contain_text("in 2 provider calls")
         expect(page.get_by_role("status")).to_have_text("Live", timeout=WAIT_MS)
 
         # A message appended elsewhere (another client, over HTTP) appears without a reload.
@@ -200,7 +206,7 @@ def test_sign_in_filter_transcript_live_and_no_console_errors(browser: Any, ui_s
         page.get_by_role("button", name="Show all").click()
         expect(messages).to_have_count(len(tau_messages()) + 1, timeout=WAIT_MS)
 
-        page.locator("#msg-1").scroll_into_view_if_needed()
+        page.set_viewport_size({"width": 1280, "height": 1700})  # the first tool calls in view
         page.evaluate("window.scrollTo(0, 0)")
         shot = page.screenshot(full_page=False)
         assert shot[:8] == b"\x89PNG\r\n\x1a\n" and len(shot) > 20_000

@@ -131,7 +131,7 @@ export function TranscriptView({ token, id, lastEvent }: { token: string; id: st
 
   const results = useMemo(() => {
     const map = new Map<string, Message>();
-    for (const m of messages) if (m.tool_call_id) map.set(m.tool_call_id, m);
+    for (const m of messages) if (m.tool_call_id && !map.has(m.tool_call_id)) map.set(m.tool_call_id, m);
     return map;
   }, [messages]);
 
@@ -172,130 +172,136 @@ export function TranscriptView({ token, id, lastEvent }: { token: string; id: st
           {error}
         </p>
       )}
-      <dl class="facts">
-        <dt>Status</dt>
-        <dd>
-          <span class={`status status-${session.status}`}>{label(session.status)}</span>
-        </dd>
-        <dt>Kind</dt>
-        <dd>{label(session.kind)}</dd>
-        <dt>Id</dt>
-        <dd>
-          <code>{session.id}</code>
-        </dd>
-        {session.session_id && (
-          <>
-            <dt>Session id</dt>
-            <dd>
-              <code>{session.session_id}</code>
-            </dd>
-          </>
-        )}
-        <dt>Messages</dt>
-        <dd>{session.message_count}</dd>
-        <dt>Usage</dt>
-        <dd>
-          {totals.tokens.toLocaleString("en")} tokens in {calls.length} provider call{calls.length === 1 ? "" : "s"}
-          {totals.priced ? `, $${totals.cost.toFixed(6)}` : ""}
-        </dd>
-        {session.parent_id && (
-          <>
-            <dt>Forked from</dt>
-            <dd>
-              <a href={`#/sessions/${encodeURIComponent(session.parent_id)}`}>{session.parent_id}</a>
-              {session.forked_at_seq != null && ` at message #${session.forked_at_seq}`}
-            </dd>
-          </>
-        )}
-      </dl>
-      <section aria-labelledby="participants-title">
-        <h2 id="participants-title">Participants</h2>
-        {session.participants.length ? (
-          <ul class="participants">
-            {session.participants.map((p) => (
-              <li>
-                <strong>{p.participant_id}</strong> <span class="badge">{label(p.participant_type)}</span>
-                {p.participant_role && <span class="muted"> role: {p.participant_role}</span>}
-              </li>
-            ))}
-          </ul>
-        ) : (
-          <p class="muted">No participants recorded.</p>
-        )}
-      </section>
-      <section aria-labelledby="lifecycle-title">
-        <h2 id="lifecycle-title">Lifecycle</h2>
-        {events.length ? (
-          <ol class="lifecycle">
-            {events.map((e) => (
-              <li>
-                <time dateTime={e.at}>{when(e.at)}</time>: {label(e.from_status)} → <strong>{label(e.to_status)}</strong>
-                {e.reason && ` (${e.reason})`}
-                {e.actor && <span class="muted"> by {e.actor}</span>}
-              </li>
-            ))}
-          </ol>
-        ) : (
-          <p class="muted">No status changes yet.</p>
-        )}
-      </section>
-      {calls.length > 0 && (
-        <UsageChart
-          title="Usage per provider call"
-          labels={calls.map((c, i) => `${i + 1}. ${c.model ?? c.provider}`)}
-          series={[
-            { label: "tokens", values: calls.map((c) => c.total_tokens), kind: "bar", axis: "tokens", color: "#6b8fd6" },
-            {
-              label: "cumulative cost (USD)",
-              values: calls.map((c) => (cumulative += c.cost ?? 0)),
-              kind: "line",
-              axis: "cost",
-              color: "#c0504d",
-            },
-          ]}
-        />
-      )}
-      <section aria-labelledby="transcript-title">
-        <h2 id="transcript-title">Transcript</h2>
-        <form
-          class="message-search"
-          role="search"
-          aria-label="Search messages"
-          onSubmit={(e) => {
-            e.preventDefault();
-            setActiveSearch(search.trim());
-          }}
-        >
-          <label for="message-search">Full-text search in this session</label>
-          <input id="message-search" type="search" value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} />
-          <button type="submit">Search</button>
-          {activeSearch && (
-            <button
-              type="button"
-              onClick={() => {
-                setSearch("");
-                setActiveSearch("");
+      <div class="layout">
+        <div class="main-col">
+          <section aria-labelledby="transcript-title">
+            <h2 id="transcript-title">Transcript</h2>
+            <form
+              class="message-search"
+              role="search"
+              aria-label="Search messages"
+              onSubmit={(e) => {
+                e.preventDefault();
+                setActiveSearch(search.trim());
               }}
             >
-              Show all
-            </button>
+              <label for="message-search">Full-text search in this session</label>
+              <input id="message-search" type="search" value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} />
+              <button type="submit">Search</button>
+              {activeSearch && (
+                <button
+                  type="button"
+                  onClick={() => {
+                    setSearch("");
+                    setActiveSearch("");
+                  }}
+                >
+                  Show all
+                </button>
+              )}
+            </form>
+            <p class="visually-hidden" aria-live="polite">
+              {announce}
+            </p>
+            {activeSearch && (
+              <p class="count">
+                {messages.length} message{messages.length === 1 ? "" : "s"} match “{activeSearch}”
+              </p>
+            )}
+            <ol class="messages" aria-label="Messages">
+              {messages.map((m) => (
+                <MessageItem message={m} results={results} />
+              ))}
+            </ol>
+            {!messages.length && <p class="muted">No messages.</p>}
+          </section>
+        </div>
+        <aside aria-label="About this session">
+          <dl class="facts">
+            <dt>Status</dt>
+            <dd>
+              <span class={`status status-${session.status}`}>{label(session.status)}</span>
+            </dd>
+            <dt>Kind</dt>
+            <dd>{label(session.kind)}</dd>
+            <dt>Id</dt>
+            <dd>
+              <code>{session.id}</code>
+            </dd>
+            {session.session_id && (
+              <>
+                <dt>Session id</dt>
+                <dd>
+                  <code>{session.session_id}</code>
+                </dd>
+              </>
+            )}
+            <dt>Messages</dt>
+            <dd>{session.message_count}</dd>
+            <dt>Usage</dt>
+            <dd>
+              {totals.tokens.toLocaleString("en")} tokens in {calls.length} provider call{calls.length === 1 ? "" : "s"}
+              {totals.priced ? `, $${totals.cost.toFixed(6)}` : ""}
+            </dd>
+            {session.parent_id && (
+              <>
+                <dt>Forked from</dt>
+                <dd>
+                  <a href={`#/sessions/${encodeURIComponent(session.parent_id)}`}>{session.parent_id}</a>
+                  {session.forked_at_seq != null && ` at message #${session.forked_at_seq}`}
+                </dd>
+              </>
+            )}
+          </dl>
+          <section aria-labelledby="participants-title">
+            <h2 id="participants-title">Participants</h2>
+            {session.participants.length ? (
+              <ul class="participants">
+                {session.participants.map((p) => (
+                  <li>
+                    <strong>{p.participant_id}</strong> <span class="badge">{label(p.participant_type)}</span>
+                    {p.participant_role && <span class="muted"> role: {p.participant_role}</span>}
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p class="muted">No participants recorded.</p>
+            )}
+          </section>
+          <section aria-labelledby="lifecycle-title">
+            <h2 id="lifecycle-title">Lifecycle</h2>
+            {events.length ? (
+              <ol class="lifecycle">
+                {events.map((e) => (
+                  <li>
+                    <time dateTime={e.at}>{when(e.at)}</time>: {label(e.from_status)} → <strong>{label(e.to_status)}</strong>
+                    {e.reason && ` (${e.reason})`}
+                    {e.actor && <span class="muted"> by {e.actor}</span>}
+                  </li>
+                ))}
+              </ol>
+            ) : (
+              <p class="muted">No status changes yet.</p>
+            )}
+          </section>
+          {calls.length > 0 && (
+            <UsageChart
+              title="Usage per provider call"
+              labels={calls.map((c, i) => `${i + 1}. ${c.model ?? c.provider}`)}
+              series={[
+                { label: "tokens", values: calls.map((c) => c.total_tokens), kind: "bar", axis: "tokens", color: "#6b8fd6" },
+                {
+                  label: "cumulative cost (USD)",
+                  values: calls.map((c) => (cumulative += c.cost ?? 0)),
+                  kind: "line",
+                  axis: "cost",
+                  color: "#c0504d",
+                },
+              ]}
+            />
           )}
-        </form>
-        <p class="visually-hidden" aria-live="polite">
-          {announce}
-        </p>
-        {activeSearch && (
-          <p class="count">
-            {messages.length} message{messages.length === 1 ? "" : "s"} match “{activeSearch}”
-          </p>
-        )}
-        <ol class="messages" aria-label="Messages">
-          {messages.map((m) => (
-            <MessageItem message={m} results={results} />
-          ))}
-        </ol>
-        {!messages.length && <p class="muted">No messages.</p>}
-      </section>
+        </aside>
+      </div>
     </article>
   );
 }
