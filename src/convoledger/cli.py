@@ -436,6 +436,7 @@ def quickstart(
     )
     console.print(f"ledger: {_url(database_url)}")
     console.print(f"token for account [bold]{owner}[/]: {token}", highlight=False, soft_wrap=True)
+    console.print(f"web UI: {base}/  (sign in with the token above)", highlight=False, soft_wrap=True)
     console.print(
         f"try:\n  curl -H 'Authorization: Bearer {token}' '{base}/api/agent-sessions?size=5'\n"
         f"  curl -H 'Authorization: Bearer {token}' '{base}/api/stats'",

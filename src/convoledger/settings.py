@@ -10,6 +10,9 @@
   ``CONVOLEDGER_OPENAI_BASE_URL``, ``…_MODEL``, ``…_API_KEY``, ``…_PROVIDER`` (for parsing and
   pricing: openai, openrouter, ollama, groq, deepseek…; default inferred from the base URL),
   ``…_API`` (``chat`` or ``responses``) and ``…_STREAM``).
+- ``CONVOLEDGER_STREAM_HEARTBEAT`` / ``CONVOLEDGER_STREAM_POLL``: live event streams, in seconds:
+  keep-alive comment after this much silence (default 15), re-read of the event table without a
+  wake-up (default 5).
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ class Settings(BaseSettings):
     openai_api: Literal["chat", "responses"] = "chat"
     openai_stream: bool = False
     context_budget_tokens: int = 8000
+    #: Live event streams (issue 18), seconds: keep-alive after this much silence; re-read the
+    #: event table after this long without a wake-up (the floor under a lost notification).
+    stream_heartbeat: float = 15.0
+    stream_poll: float = 5.0
 
     def resolved_database_url(self) -> str:
         """``database_url`` if set, else ``default_database_url()``."""

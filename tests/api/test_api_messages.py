@@ -12,7 +12,7 @@ from api_helpers import SHARED, Api, assert_problem
 
 MESSAGE_FIELDS = {
     "id", "seq", "role", "content", "sender", "recipient", "message_type", "tool_call_id",
-    "tool_name", "tool_calls", "extra_data", "token_count", "created_at", "updated_at",
+    "tool_name", "tool_calls", "extra_data", "token_count", "redacted", "created_at", "updated_at",
 }  # fmt: skip
 
 

@@ -3,6 +3,8 @@
 OpenAPI at ``/openapi.json``, interactive docs at ``/docs``. Routes:
 
 - ``GET /healthz``, ``GET /metrics`` — no auth;
+- ``GET /`` — the web UI (static pages; it signs in with an API token), ``/ui/…`` its assets;
+- ``GET /api/stream``, ``GET /api/agent-sessions/{id}/stream`` — live events (SSE);
 - everything under ``/api`` — ``Authorization: Bearer <token>`` (an API key from
   ``convoledger user create NAME``), scoped to the token's account.
 
@@ -23,8 +25,20 @@ import convoledger
 from convoledger.agent import Agent, agent_from_settings
 from convoledger.api.errors import install_error_handlers
 from convoledger.api.metrics import ApiMetrics, MetricsMiddleware
-from convoledger.api.routes import agent_sessions, forks, memory, messages, sessions, system, usage
+from convoledger.api.routes import (
+    agent_sessions,
+    forks,
+    memory,
+    messages,
+    sessions,
+    streams,
+    system,
+    usage,
+    usage_timeline,
+)
+from convoledger.api.ui import install_ui
 from convoledger.backends import open_ledger
+from convoledger.events.hub import hub_for
 from convoledger.ledger import Ledger
 from convoledger.settings import Settings
 
@@ -73,11 +87,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await the_ledger.open()
+        hub = hub_for(the_ledger.store, settings.redis_url)
+        await hub.start()
         app.state.ledger = the_ledger
+        app.state.event_hub = hub
         try:
             yield
         finally:
             app.state.ledger = None
+            app.state.event_hub = None
+            await hub.stop()
             aclose = getattr(chosen_agent, "aclose", None)
             if aclose is not None:
                 await aclose()
@@ -103,4 +122,7 @@ def create_app(
     app.include_router(memory.router)
     app.include_router(sessions.router)
     app.include_router(usage.router)
+    app.include_router(streams.router)
+    app.include_router(usage_timeline.router)
+    install_ui(app)
     return app

@@ -397,6 +397,7 @@ class MessageOut(BaseModel):
     tool_calls: list[dict[str, Any]] | None
     extra_data: Any
     token_count: int | None
+    redacted: bool = False
     created_at: datetime
     updated_at: datetime | None
 

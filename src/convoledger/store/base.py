@@ -20,6 +20,9 @@ The invariants each backend keeps (DESIGN.md):
 8. Datetimes are aware UTC.
 9. Stable history: ``seq`` order is commit order (seq is assigned under the conversation's lock
    in the same transaction that stores the message).
+10. Events (issue 18): every change writes its ``models.events`` drafts in the same transaction
+    (the outbox), numbered per account 1, 2, 3, … in commit order; ``list_events`` reads them
+    by keyset. Deleting a conversation keeps its events (the outbox is the account's history).
 
 Full-text search (``MessageQuery.search``) has one meaning on every backend: the query is split
 into words (Unicode letters/digits), and a message matches when its content contains every word
@@ -39,11 +42,12 @@ messages a branch shares, or deleting a conversation that has branches, is a ``C
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from convoledger.models.events import EventRecord
 from convoledger.models.records import (
     ConversationKind,
     ConversationRecord,
@@ -52,6 +56,7 @@ from convoledger.models.records import (
     ProviderCallRecord,
 )
 from convoledger.models.status import ConversationStatus, LifecycleEvent
+from convoledger.store.outbox import EventQuery
 
 #: Fields of a conversation that ``update_conversation`` may change.
 UPDATABLE_CONVERSATION_FIELDS = frozenset(
@@ -384,3 +389,45 @@ class Store(abc.ABC):
         """Conversations of every owner whose status is in ``statuses`` and whose
         ``last_activity_at`` is before ``cutoff``, oldest activity first, at most ``limit``
         (for the lifecycle sweeper, an operator task; not owner-scoped)."""
+
+    # -- events (the outbox, issue 18) ---------------------------------------------------------
+    @abc.abstractmethod
+    async def append_event(
+        self, owner_id: str, kind: str, payload: dict[str, Any], *, conversation_id: str | None = None
+    ) -> EventRecord:
+        """Record an event that is not part of another change (e.g. ``alert.raised``) in a
+        transaction of its own and return it with its per-account id. ``kind``: dotted lower-case
+        words (``models.events.check_kind``); ``payload``: a JSON object. ``ValueError`` for bad
+        input. ``conversation_id`` is not checked: an event may outlive its conversation. Events
+        that belong to a change are written by the change itself (see ``outbox.event_context``
+        to annotate them)."""
+
+    @abc.abstractmethod
+    async def list_events(self, owner_id: str, query: EventQuery) -> list[EventRecord]:
+        """The owner's events with ``id > query.after_id`` (only ``query.conversation_id``'s when
+        given), oldest first, at most ``query.limit`` (``outbox.check_event_query``; ``ValueError``)."""
+
+    @abc.abstractmethod
+    async def last_event_id(self, owner_id: str) -> int:
+        """The id of the owner's newest committed event (0 when there is none)."""
+
+    def on_events(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``listener(owner_id)`` after each commit of this store object that wrote events
+        of ``owner_id`` (possibly from a worker thread, so a listener must be thread-safe; it must
+        not block). Returns a function that removes the listener. Only commits made through this
+        object are reported: other processes are seen through ``events.hub`` (PostgreSQL
+        LISTEN/NOTIFY, Redis pub/sub) or by reading ``list_events``."""
+        listeners: list[Callable[[str], None]] = self.__dict__.setdefault("_event_listeners", [])
+        listeners.append(listener)
+
+        def remove() -> None:
+            if listener in listeners:
+                listeners.remove(listener)
+
+        return remove
+
+    def _events_committed(self, owner_id: str) -> None:
+        """Tell the ``on_events`` listeners that ``owner_id`` has new events (backends call it
+        after a commit that wrote events)."""
+        for listener in list(self.__dict__.get("_event_listeners", ())):
+            listener(owner_id)

@@ -40,11 +40,18 @@ or an idempotency check therefore does not re-parse the whole history on every c
 
 Reads of listings, stats and the idle sweep read each ``conversation.json`` without a lock: the
 file is only ever replaced atomically, so each read is a consistent snapshot.
+
+Events (the outbox, issue 18): one append-only log per owner, committed together with each
+change through the change's own commit point (``conversation.json``/``memory.json`` record the
+``event_seq`` they commit; see ``jsonfiles_events``). ``memory.json`` is written as
+``{"format": 2, "event_seq": N, "entries": {key: MemoryEntry}}``; the first layout (a plain
+``{key: MemoryEntry}``) is still read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import functools
 import hashlib
@@ -64,6 +71,8 @@ import orjson
 from filelock import FileLock
 
 from convoledger.errors import Conflict, ConversationNotActive, NotFound
+from convoledger.models import events as ev
+from convoledger.models.events import EventDraft, EventRecord
 from convoledger.models.records import (
     ConversationRecord,
     MemoryEntry,
@@ -72,17 +81,19 @@ from convoledger.models.records import (
 )
 from convoledger.models.status import ConversationStatus, LifecycleEvent, make_transition
 from convoledger.models.timeutil import ensure_utc, utcnow
-from convoledger.store import lineage
+from convoledger.store import lineage, outbox
 from convoledger.store import querying as q
 from convoledger.store.base import (
     UPDATABLE_CONVERSATION_FIELDS,
     Account,
     ConversationPage,
     ConversationQuery,
+    EventQuery,
     MessageQuery,
     OwnerStats,
     Store,
 )
+from convoledger.store.jsonfiles_events import EventTxn, event_txn, read_head
 
 T = TypeVar("T")
 
@@ -219,6 +230,7 @@ class _Doc:
     events: list[dict[str, Any]]
     messages: dict[str, Any]
     calls: dict[str, Any]
+    event_seq: int = 0  # the id of the last outbox event this commit recorded
 
     def to_bytes(self) -> bytes:
         return _dumps(
@@ -228,6 +240,7 @@ class _Doc:
                 "events": self.events,
                 "messages": self.messages,
                 "calls": self.calls,
+                "event_seq": self.event_seq,
             }
         )
 
@@ -239,6 +252,7 @@ class _Doc:
             events=raw.get("events", []),
             messages=raw.get("messages", {"file": None, "bytes": 0}),
             calls=raw.get("calls", {"file": None, "bytes": 0}),
+            event_seq=int(raw.get("event_seq", 0)),
         )
 
 
@@ -364,6 +378,27 @@ class JsonFilesStore(Store):
             keys.append(("c", owner_id, conversation_id))
         async with self._queued(*keys):
             return await asyncio.to_thread(work)
+
+    # -- events ---------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _event_txn(self, owner_id: str, odir: Path) -> Iterator[EventTxn]:
+        """An event transaction of ``owner_id`` (``jsonfiles_events.event_txn``); listeners are
+        told after it ends, when it wrote events."""
+        with event_txn(
+            owner_id, odir, lambda cid: odir / "conversations" / fs_name(cid), write_atomic, self.lock_timeout
+        ) as txn:
+            yield txn
+        if txn.records:
+            self._events_committed(owner_id)
+
+    def _commit_doc(self, owner_id: str, cdir: Path, doc: _Doc, drafts: Sequence[EventDraft]) -> None:
+        """Commit ``doc`` (its ``conversation.json``) together with the events ``drafts``."""
+        with self._event_txn(owner_id, cdir.parent.parent) as txn:
+            txn.add(outbox.annotate(drafts), "conversation")
+            txn.stage()
+            doc.event_seq = txn.last_id
+            self._write_doc(cdir, doc)
+            txn.commit()
 
     # -- documents ------------------------------------------------------------------------------
     @staticmethod
@@ -547,7 +582,11 @@ class JsonFilesStore(Store):
         def fill(tmp: Path) -> _Doc:
             return _Doc(record, [], {"file": None, "bytes": 0}, {"file": None, "bytes": 0})
 
-        return await self._run_owner(owner_id, lambda odir: self._publish(odir, record, fill), create=True)
+        return await self._run_owner(
+            owner_id,
+            lambda odir: self._publish(owner_id, odir, record, fill, ev.conversation_created_event(record)),
+            create=True,
+        )
 
     async def import_conversation(
         self,
@@ -592,20 +631,31 @@ class JsonFilesStore(Store):
 
         if record.parent_id is None:
             return await self._run_owner(
-                owner_id, lambda odir: self._publish(odir, record, fill), create=True
+                owner_id,
+                lambda odir: self._publish(
+                    owner_id, odir, record, fill, ev.conversation_created_event(record, imported=True)
+                ),
+                create=True,
             )
 
         def fork(odir: Path) -> ConversationRecord:
             nonlocal record
             record = self._as_branch(odir, record, bundle.messages)
-            return self._publish(odir, record, fill)
+            return self._publish(
+                owner_id, odir, record, fill, ev.conversation_created_event(record, imported=True)
+            )
 
         # The parent's lock (taken after the owner's) keeps removals of the shared messages out
         # until the branch is indexed and published.
         return await self._run_owner(owner_id, fork, conversation_id=record.parent_id)
 
     def _publish(
-        self, odir: Path, record: ConversationRecord, fill: Callable[[Path], _Doc]
+        self,
+        owner_id: str,
+        odir: Path,
+        record: ConversationRecord,
+        fill: Callable[[Path], _Doc],
+        created: EventDraft,
     ) -> ConversationRecord:
         """Create conversation ``record`` under the owner lock: check that its id, session_id and
         session_key are free (``Conflict``), index its keys, build its directory aside with
@@ -623,25 +673,30 @@ class JsonFilesStore(Store):
         tmp.mkdir()
         try:
             doc = fill(tmp)
-            write_atomic(tmp / "conversation.json", doc.to_bytes())
-            # Index before publishing: an entry without its conversation is ignored by
-            # _index_holder, while a conversation missing from the index could be duplicated.
-            changed = False
-            for kind in ("session_id", "session_key"):
-                value = getattr(record, kind)
-                if value is not None:
-                    index[kind][value] = record.id
+            with self._event_txn(owner_id, odir) as txn:
+                txn.add(outbox.annotate([created]), "conversation")
+                txn.stage()
+                doc.event_seq = txn.last_id
+                write_atomic(tmp / "conversation.json", doc.to_bytes())
+                # Index before publishing: an entry without its conversation is ignored by
+                # _index_holder, while a conversation missing from the index could be duplicated.
+                changed = False
+                for kind in ("session_id", "session_key"):
+                    value = getattr(record, kind)
+                    if value is not None:
+                        index[kind][value] = record.id
+                        changed = True
+                if record.parent_id is not None:
+                    index["branches"].setdefault(record.parent_id, {})[record.id] = record.forked_at_seq
                     changed = True
-            if record.parent_id is not None:
-                index["branches"].setdefault(record.parent_id, {})[record.id] = record.forked_at_seq
-                changed = True
-            if changed:
-                write_atomic(odir / "index.json", _dumps(index))
-            os.rename(tmp, final)
+                if changed:
+                    write_atomic(odir / "index.json", _dumps(index))
+                os.rename(tmp, final)  # the commit point of the conversation and its event
+                _fsync_dir(convs)
+                txn.commit()
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        _fsync_dir(convs)
         return record
 
     async def get_conversation(self, owner_id: str, conversation_id: str) -> ConversationRecord:
@@ -693,7 +748,7 @@ class JsonFilesStore(Store):
                     index["session_id"][new_sid] = conversation_id
                     write_atomic(odir / "index.json", _dumps(index))
             doc.record = updated
-            self._write_doc(cdir, doc)
+            self._commit_doc(owner_id, cdir, doc, [ev.conversation_updated_event(conversation_id, changes)])
             if new_sid != old_sid and old_sid is not None:
                 index = self._read_index(odir)
                 if index["session_id"].get(old_sid) == conversation_id:
@@ -712,8 +767,12 @@ class JsonFilesStore(Store):
             doc = self._read_doc(cdir)
             lineage.check_deletable(conversation_id, self._branch_points(odir, conversation_id))
             trash = cdir.with_name(f".trash-{secrets.token_hex(8)}")
-            os.rename(cdir, trash)
-            _fsync_dir(cdir.parent)
+            with self._event_txn(owner_id, odir) as txn:
+                txn.add(outbox.annotate([ev.conversation_deleted_event(conversation_id)]), "deleted")
+                txn.stage()
+                os.rename(cdir, trash)  # the commit point of the deletion and its event
+                _fsync_dir(cdir.parent)
+                txn.commit()
             index = self._read_index(odir)
             changed = False
             for kind in ("session_id", "session_key"):
@@ -756,7 +815,7 @@ class JsonFilesStore(Store):
             )
             doc.record = doc.record.model_copy(update={"status": event.to_status, "updated_at": now})
             doc.events.append(event.model_dump(mode="json"))
-            self._write_doc(cdir, doc)
+            self._commit_doc(owner_id, cdir, doc, [ev.lifecycle_event(event)])
             return doc.record, event
 
         return await self._run_conv(owner_id, conversation_id, fn)
@@ -793,8 +852,11 @@ class JsonFilesStore(Store):
             _fsync_dir(cdir)
         return {"file": name, "bytes": committed + len(data)}
 
-    def _rewrite_messages(self, cdir: Path, doc: _Doc, lines: list[bytes]) -> _Log:
-        """Commit ``lines`` as the conversation's whole message log (a new file, or none)."""
+    def _rewrite_messages(
+        self, owner_id: str, cdir: Path, doc: _Doc, lines: list[bytes], drafts: Sequence[EventDraft]
+    ) -> _Log:
+        """Commit ``lines`` as the conversation's whole message log (a new file, or none),
+        with the events ``drafts``."""
         old = doc.messages.get("file")
         log = _Log()
         if lines:
@@ -803,7 +865,7 @@ class JsonFilesStore(Store):
                 log.add(line)
         else:
             doc.messages = {"file": None, "bytes": 0}
-        self._write_doc(cdir, doc)
+        self._commit_doc(owner_id, cdir, doc, drafts)
         if old:
             self._cache.drop(str(cdir / old))
             with contextlib.suppress(FileNotFoundError):
@@ -878,7 +940,8 @@ class JsonFilesStore(Store):
             lines = [_msg_line(m) for m in new]
             doc.messages = self._append_lines(cdir, doc.messages, "messages", lines)
             doc.record = q.conversation_after_append(doc.record, new, utcnow())
-            self._write_doc(cdir, doc)  # the commit point
+            # the commit point
+            self._commit_doc(owner_id, cdir, doc, [ev.message_appended_event(m) for m in new])
             self._cache.load(cdir, doc.messages)  # caches just the new lines
             return results
 
@@ -926,6 +989,7 @@ class JsonFilesStore(Store):
         conversation_id: str,
         message_id: str,
         change: Callable[[MessageRecord], MessageRecord],
+        event: Callable[[MessageRecord], EventDraft],
     ) -> MessageRecord:
         def fn(cdir: Path) -> MessageRecord:
             doc = self._read_doc(cdir)
@@ -934,7 +998,7 @@ class JsonFilesStore(Store):
             changed = change(_parse_msg(log.lines[at]))
             lines = list(log.lines)
             lines[at] = _msg_line(changed)
-            self._rewrite_messages(cdir, doc, lines)
+            self._rewrite_messages(owner_id, cdir, doc, lines, [event(changed)])
             return changed
 
         return await self._run_conv(owner_id, conversation_id, fn)
@@ -945,7 +1009,11 @@ class JsonFilesStore(Store):
         """See ``Store.edit_message``."""
         q.check_changes(changes, q.EDITABLE_MESSAGE_FIELDS, "message")
         return await self._change_message(
-            owner_id, conversation_id, message_id, lambda m: q.apply_message_changes(m, changes, utcnow())
+            owner_id,
+            conversation_id,
+            message_id,
+            lambda m: q.apply_message_changes(m, changes, utcnow()),
+            lambda m: ev.message_edited_event(m, changes),
         )
 
     async def redact_message(
@@ -955,7 +1023,11 @@ class JsonFilesStore(Store):
         if not isinstance(marker, str):
             raise ValueError(f"redaction marker must be a string, got {type(marker).__name__}")
         return await self._change_message(
-            owner_id, conversation_id, message_id, lambda m: q.redacted_copy(m, marker, utcnow())
+            owner_id,
+            conversation_id,
+            message_id,
+            lambda m: q.redacted_copy(m, marker, utcnow()),
+            ev.message_redacted_event,
         )
 
     def _check_removal(self, cdir: Path, conversation_id: str, lowest_seq: int | None) -> None:
@@ -965,12 +1037,14 @@ class JsonFilesStore(Store):
                 conversation_id, self._branch_points(cdir.parent.parent, conversation_id), lowest_seq
             )
 
-    def _remove_messages(self, cdir: Path, doc: _Doc, log: _Log, drop: set[int]) -> None:
+    def _remove_messages(
+        self, owner_id: str, cdir: Path, doc: _Doc, log: _Log, drop: set[int], drafts: Sequence[EventDraft]
+    ) -> None:
         lines = [line for i, line in enumerate(log.lines) if i not in drop]
         doc.record = doc.record.model_copy(
             update={"message_count": doc.record.message_count - len(drop), "updated_at": utcnow()}
         )
-        self._rewrite_messages(cdir, doc, lines)
+        self._rewrite_messages(owner_id, cdir, doc, lines, drafts)
 
     async def delete_message(self, owner_id: str, conversation_id: str, message_id: str) -> None:
         """See ``Store.delete_message`` (``last_seq`` stays: seq is never reused)."""
@@ -980,7 +1054,8 @@ class JsonFilesStore(Store):
             log = self._cache.load(cdir, doc.messages)
             at = self._index_of(log, message_id, conversation_id)
             self._check_removal(cdir, conversation_id, log.seqs[at])
-            self._remove_messages(cdir, doc, log, {at})
+            gone = ev.message_deleted_event(conversation_id, message_id, log.seqs[at])
+            self._remove_messages(owner_id, cdir, doc, log, {at}, [gone])
 
         await self._run_conv(owner_id, conversation_id, fn)
 
@@ -994,7 +1069,8 @@ class JsonFilesStore(Store):
                 return None
             self._check_removal(cdir, conversation_id, log.seqs[-1])
             last = _parse_msg(log.lines[-1])
-            self._remove_messages(cdir, doc, log, {len(log.lines) - 1})
+            gone = ev.message_deleted_event(conversation_id, last.id, last.seq, popped=True)
+            self._remove_messages(owner_id, cdir, doc, log, {len(log.lines) - 1}, [gone])
             return last
 
         return await self._run_conv(owner_id, conversation_id, fn)
@@ -1007,7 +1083,8 @@ class JsonFilesStore(Store):
             log = self._cache.load(cdir, doc.messages)
             n = len(log.lines)
             self._check_removal(cdir, conversation_id, log.seqs[0] if log.seqs else None)
-            self._remove_messages(cdir, doc, log, set(range(n)))
+            cleared = ev.messages_cleared_event(conversation_id, n)
+            self._remove_messages(owner_id, cdir, doc, log, set(range(n)), [cleared])
             return n
 
         return await self._run_conv(owner_id, conversation_id, fn)
@@ -1015,11 +1092,24 @@ class JsonFilesStore(Store):
     # -- session memory -------------------------------------------------------------------------
     @staticmethod
     def _read_memory(cdir: Path) -> dict[str, Any]:
+        """The memory entries ``{key: entry}`` (either layout of ``memory.json``)."""
         try:
             data: dict[str, Any] = orjson.loads((cdir / "memory.json").read_bytes())
         except FileNotFoundError:
             return {}
+        if data.get("format") == 2:
+            entries: dict[str, Any] = data.get("entries", {})
+            return entries
         return data
+
+    def _write_memory(self, owner_id: str, cdir: Path, entries: dict[str, Any], draft: EventDraft) -> None:
+        """Commit ``entries`` as ``memory.json`` together with the event ``draft``."""
+        with self._event_txn(owner_id, cdir.parent.parent) as txn:
+            txn.add(outbox.annotate([draft]), "memory")
+            txn.stage()
+            body = {"format": 2, "event_seq": txn.last_id, "entries": entries}
+            write_atomic(cdir / "memory.json", _dumps(body))
+            txn.commit()
 
     async def get_memory(self, owner_id: str, conversation_id: str) -> list[MemoryEntry]:
         """See ``Store.get_memory``."""
@@ -1040,7 +1130,7 @@ class JsonFilesStore(Store):
             self._read_doc(cdir)
             data = self._read_memory(cdir)
             data[key] = entry.model_dump(mode="json")
-            write_atomic(cdir / "memory.json", _dumps(data))
+            self._write_memory(owner_id, cdir, data, ev.memory_set_event(conversation_id, key))
             return MemoryEntry.model_validate(data[key])
 
         return await self._run_conv(owner_id, conversation_id, fn)
@@ -1054,7 +1144,7 @@ class JsonFilesStore(Store):
             if key not in data:
                 raise NotFound(f"memory key {key!r} not found")
             del data[key]
-            write_atomic(cdir / "memory.json", _dumps(data))
+            self._write_memory(owner_id, cdir, data, ev.memory_deleted_event(conversation_id, key))
 
         await self._run_conv(owner_id, conversation_id, fn)
 
@@ -1083,7 +1173,7 @@ class JsonFilesStore(Store):
                 doc.record = doc.record.model_copy(
                     update={"server_state": orjson.loads(_dumps(server_state)), "updated_at": utcnow()}
                 )
-            self._write_doc(cdir, doc)
+            self._commit_doc(owner_id, cdir, doc, [ev.provider_call_event(stored)])
             return stored
 
         return await self._run_conv(owner_id, conversation_id, fn)
@@ -1127,3 +1217,47 @@ class JsonFilesStore(Store):
             return idle[:limit]
 
         return await asyncio.to_thread(work)
+
+    # -- events ---------------------------------------------------------------------------------
+    async def append_event(
+        self, owner_id: str, kind: str, payload: dict[str, Any], *, conversation_id: str | None = None
+    ) -> EventRecord:
+        """See ``Store.append_event`` (committed by the owner's event head alone)."""
+        draft = outbox.standalone_draft(kind, payload, conversation_id)
+
+        def fn(odir: Path) -> EventRecord:
+            with self._event_txn(owner_id, odir) as txn:
+                [record] = txn.add(outbox.annotate([draft]), "head")
+                txn.stage()
+                txn.commit()
+            return record
+
+        return await self._run_owner(owner_id, fn, create=True)
+
+    async def list_events(self, owner_id: str, query: EventQuery) -> list[EventRecord]:
+        """See ``Store.list_events``: the committed prefix of the owner's event log (no lock)."""
+        outbox.check_event_query(query)
+        odir = self._owner_dir(owner_id)
+
+        def work() -> list[EventRecord]:
+            head = read_head(odir)
+            if head["last_id"] <= query.after_id:
+                return []
+            log = self._cache.load(odir, head)
+            ids = list(log.ids)
+            start = bisect.bisect_right(ids, query.after_id)
+            out: list[EventRecord] = []
+            for line in log.lines[start:]:
+                event = EventRecord.model_validate(orjson.loads(line))
+                if query.conversation_id is None or event.conversation_id == query.conversation_id:
+                    out.append(event)
+                    if len(out) >= query.limit:
+                        break
+            return out
+
+        return await asyncio.to_thread(work)
+
+    async def last_event_id(self, owner_id: str) -> int:
+        """See ``Store.last_event_id`` (the committed head)."""
+        odir = self._owner_dir(owner_id)
+        return int((await asyncio.to_thread(read_head, odir))["last_id"])

@@ -22,6 +22,9 @@ sessions):
   round trip through the pydantic models, which also gives the values exactly the shapes a JSON
   or SQL backend would return), so callers cannot mutate stored state by accident.
 - Not thread-safe: share it between threads only through one event loop.
+- Events (the outbox, issue 18): each write appends its event drafts to the owner's event list,
+  numbered from the owner's counter, in the same step as the change (no ``await`` in between), so
+  ids follow commit order and a change is never visible without its events.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ import orjson
 from pydantic import BaseModel
 
 from convoledger.errors import Conflict, ConversationNotActive, NotFound
+from convoledger.models import events as ev
+from convoledger.models.events import EventDraft, EventRecord
 from convoledger.models.records import (
     ConversationRecord,
     MemoryEntry,
@@ -46,7 +51,7 @@ from convoledger.models.records import (
 )
 from convoledger.models.status import ConversationStatus, LifecycleEvent, make_transition
 from convoledger.models.timeutil import utcnow
-from convoledger.store import lineage
+from convoledger.store import lineage, outbox
 from convoledger.store import querying as q
 from convoledger.store.base import (
     Account,
@@ -97,6 +102,24 @@ class MemoryStore(Store):
         self._owners: dict[str, dict[str, _Conversation]] = {}
         self._accounts: dict[str, Account] = {}
         self._keys: dict[str, tuple[str, str | None]] = {}
+        self._events: dict[str, list[EventRecord]] = {}
+        self._event_ids: dict[str, list[int]] = {}
+
+    def _record(self, owner_id: str, *drafts: EventDraft) -> list[EventRecord]:
+        """Number and store ``drafts`` for ``owner_id`` (call with no ``await`` between the
+        change and this, so the change and its events commit as one step)."""
+        events = self._events.setdefault(owner_id, [])
+        ids = self._event_ids.setdefault(owner_id, [])
+        now = utcnow()
+        out: list[EventRecord] = []
+        for draft in outbox.annotate(drafts):
+            record = draft.numbered(owner_id, (ids[-1] if ids else 0) + 1, now)
+            events.append(record)
+            ids.append(record.id)
+            out.append(record)
+        if out:
+            self._events_committed(owner_id)
+        return out
 
     # -- helpers --------------------------------------------------------------------------------
     def _conv(self, owner_id: str, conversation_id: str) -> _Conversation:
@@ -163,6 +186,7 @@ class MemoryStore(Store):
         record = q.prepare_conversation(owner_id, conversation)
         self._check_new(owner_id, record)
         self._owners.setdefault(owner_id, {})[record.id] = _Conversation(record=record)
+        self._record(owner_id, ev.conversation_created_event(record))
         return _clone(record)
 
     def _check_new(self, owner_id: str, record: ConversationRecord) -> None:
@@ -245,6 +269,7 @@ class MemoryStore(Store):
             ):
                 raise Conflict(f"session_id {updated.session_id!r} is already used by another conversation")
             state.record = updated
+            self._record(owner_id, ev.conversation_updated_event(conversation_id, changes))
             return _clone(updated)
 
     async def delete_conversation(self, owner_id: str, conversation_id: str) -> None:
@@ -252,6 +277,7 @@ class MemoryStore(Store):
         async with self._locked(owner_id, conversation_id):
             lineage.check_deletable(conversation_id, self._branch_points(owner_id, conversation_id))
             self._owners[owner_id].pop(conversation_id, None)
+            self._record(owner_id, ev.conversation_deleted_event(conversation_id))
 
     async def transition(
         self,
@@ -270,6 +296,7 @@ class MemoryStore(Store):
             )
             state.record = state.record.model_copy(update={"status": event.to_status, "updated_at": now})
             state.events.append(event)
+            self._record(owner_id, ev.lifecycle_event(event))
             return _clone(state.record), _clone(event)
 
     async def list_lifecycle_events(self, owner_id: str, conversation_id: str) -> list[LifecycleEvent]:
@@ -300,6 +327,7 @@ class MemoryStore(Store):
             state.by_id[m.id] = m
         state.memory = {e.key: e for e in bundle.memory}
         self._owners.setdefault(owner_id, {})[record.id] = state
+        self._record(owner_id, ev.conversation_created_event(record, imported=True))
         return _clone(record)
 
     # -- messages -------------------------------------------------------------------------------
@@ -333,6 +361,7 @@ class MemoryStore(Store):
                     state.seqs.append(stored.seq)
                     state.by_id[stored.id] = stored
                 state.record = q.conversation_after_append(state.record, new, now)
+                self._record(owner_id, *(ev.message_appended_event(m) for m in new))
             return [_clone(m) for m in result]
 
     async def get_message(self, owner_id: str, conversation_id: str, message_id: str) -> MessageRecord:
@@ -361,6 +390,7 @@ class MemoryStore(Store):
             index = self._message_index(state, message_id)
             edited = q.apply_message_changes(state.messages[index], changes, utcnow())
             self._replace(state, index, edited)
+            self._record(owner_id, ev.message_edited_event(edited, changes))
             return _clone(edited)
 
     async def redact_message(
@@ -371,6 +401,7 @@ class MemoryStore(Store):
             index = self._message_index(state, message_id)
             redacted = q.redacted_copy(state.messages[index], marker, utcnow())
             self._replace(state, index, redacted)
+            self._record(owner_id, ev.message_redacted_event(redacted))
             return _clone(redacted)
 
     @staticmethod
@@ -385,8 +416,9 @@ class MemoryStore(Store):
             lineage.check_removal(
                 conversation_id, self._branch_points(owner_id, conversation_id), state.seqs[index]
             )
-            state.remove_at(index)
+            gone = state.remove_at(index)
             self._counted(state, -1)
+            self._record(owner_id, ev.message_deleted_event(conversation_id, gone.id, gone.seq))
 
     async def pop_message(self, owner_id: str, conversation_id: str) -> MessageRecord | None:
         """See ``Store.pop_message``."""
@@ -398,6 +430,7 @@ class MemoryStore(Store):
             )
             msg = state.remove_at(len(state.messages) - 1)
             self._counted(state, -1)
+            self._record(owner_id, ev.message_deleted_event(conversation_id, msg.id, msg.seq, popped=True))
             return _clone(msg)
 
     async def clear_messages(self, owner_id: str, conversation_id: str) -> int:
@@ -413,6 +446,7 @@ class MemoryStore(Store):
             state.seqs.clear()
             state.by_id.clear()
             self._counted(state, -n)
+            self._record(owner_id, ev.messages_cleared_event(conversation_id, n))
             return n
 
     @staticmethod
@@ -433,6 +467,7 @@ class MemoryStore(Store):
         entry = _clone(MemoryEntry(conversation_id=conversation_id, key=key, value=value))
         async with self._locked(owner_id, conversation_id) as state:
             state.memory[key] = entry
+            self._record(owner_id, ev.memory_set_event(conversation_id, key))
             return _clone(entry)
 
     async def delete_memory(self, owner_id: str, conversation_id: str, key: str) -> None:
@@ -441,6 +476,7 @@ class MemoryStore(Store):
             if key not in state.memory:
                 raise NotFound(f"memory key {key!r} not found")
             del state.memory[key]
+            self._record(owner_id, ev.memory_deleted_event(conversation_id, key))
 
     # -- provider calls -------------------------------------------------------------------------
     async def record_provider_call(
@@ -462,6 +498,7 @@ class MemoryStore(Store):
                 state.record = state.record.model_copy(
                     update={"server_state": _clone_json(server_state), "updated_at": utcnow()}
                 )
+            self._record(owner_id, ev.provider_call_event(stored))
             return _clone(stored)
 
     async def list_provider_calls(self, owner_id: str, conversation_id: str) -> list[ProviderCallRecord]:
@@ -485,6 +522,27 @@ class MemoryStore(Store):
         idle = [s.record for convs in self._owners.values() for s in convs.values() if matches(s.record)]
         idle.sort(key=q.idle_order)
         return [_clone(r) for r in idle[:limit]]
+
+
+    # -- events -----------------------------------------------------------------------------------
+    async def append_event(
+        self, owner_id: str, kind: str, payload: dict[str, Any], *, conversation_id: str | None = None
+    ) -> EventRecord:
+        """See ``Store.append_event``."""
+        q.check_owner(owner_id)
+        draft = outbox.standalone_draft(kind, payload, conversation_id)
+        return _clone(self._record(owner_id, draft)[0])
+
+    async def list_events(self, owner_id: str, query: outbox.EventQuery) -> list[EventRecord]:
+        """See ``Store.list_events``."""
+        outbox.check_event_query(query)
+        events = self._events.get(owner_id, [])
+        return [_clone(e) for e in outbox.select_events(events, self._event_ids.get(owner_id, []), query)]
+
+    async def last_event_id(self, owner_id: str) -> int:
+        """See ``Store.last_event_id``."""
+        ids = self._event_ids.get(owner_id)
+        return ids[-1] if ids else 0
 
 
 def _clone_json(value: Any) -> Any:

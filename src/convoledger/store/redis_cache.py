@@ -100,6 +100,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from convoledger.models.events import EventRecord
 from convoledger.models.records import (
     SCHEMA_VERSION,
     ConversationRecord,
@@ -116,6 +117,7 @@ from convoledger.store.base import (
     OwnerStats,
     Store,
 )
+from convoledger.store.outbox import EventQuery
 
 log = logging.getLogger(__name__)
 
@@ -693,3 +695,22 @@ class RedisCachedStore(Store):
     ) -> list[ConversationRecord]:
         """See ``Store.conversations_idle_since``."""
         return await self.inner.conversations_idle_since(cutoff, limit, statuses)
+
+    # -- events (the outbox lives in the inner store; never cached) -------------------------------
+    async def append_event(
+        self, owner_id: str, kind: str, payload: dict[str, Any], *, conversation_id: str | None = None
+    ) -> EventRecord:
+        """See ``Store.append_event``."""
+        return await self.inner.append_event(owner_id, kind, payload, conversation_id=conversation_id)
+
+    async def list_events(self, owner_id: str, query: EventQuery) -> list[EventRecord]:
+        """See ``Store.list_events``."""
+        return await self.inner.list_events(owner_id, query)
+
+    async def last_event_id(self, owner_id: str) -> int:
+        """See ``Store.last_event_id``."""
+        return await self.inner.last_event_id(owner_id)
+
+    def on_events(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """See ``Store.on_events``: the inner store's commits."""
+        return self.inner.on_events(listener)

@@ -19,6 +19,8 @@ Concurrency rules (DESIGN.md invariants 2, 3, 4, 9):
   lock is never held across client round trips). A duplicate id makes the optimistic INSERT
   fail, everything rolls back (no seq is consumed) and the slow path retries with the stored
   ids looked up under the lock;
+- every write also records its events (the outbox, issue 18) with ``outbox_sql.record_events``
+  as the last statement of its transaction (the PostgreSQL append inside its one statement);
 - SQLite search indexing is deferred (``search.py``): every transaction that inserts messages
   calls ``cx.messages_inserted()``, which indexes the pending rows in that transaction once a
   batch of them is waiting; searches index the rest first.
@@ -32,13 +34,15 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from convoledger.errors import Conflict, ConversationNotActive, LedgerError, NotFound
+from convoledger.models import events as ev
 from convoledger.models.records import ConversationRecord, MemoryEntry, MessageRecord, ProviderCallRecord
 from convoledger.models.status import ConversationStatus, LifecycleEvent, make_transition
-from convoledger.store import lineage
+from convoledger.store import lineage, outbox
 from convoledger.store import querying as q
 from convoledger.store.base import Account, ConversationPage, ConversationQuery, MessageQuery, OwnerStats
 from convoledger.store.sql.codec import MESSAGE_COLUMNS, Codec, dump_json
 from convoledger.store.sql.cx import Cx, IntegrityViolation, ReadPlan, StatementPlan, run_statement_plan
+from convoledger.store.sql.outbox_sql import record_events
 from convoledger.store.sql.querybuild import (
     conversation_listing,
     idle_query,
@@ -156,6 +160,7 @@ def create_conversation(cx: Cx, owner_id: str, record: ConversationRecord) -> Co
     values = cx.codec.conversation_values(record)
     with cx.write():
         _insert_conversation(cx, owner_id, record, values)
+        record_events(cx, owner_id, [ev.conversation_created_event(record)])
     return record
 
 
@@ -228,6 +233,7 @@ def update_conversation(
         if "participants" in changes:
             cx.execute(cx.st.participant_delete_all, {"pk": pk})
             _insert_participants(cx, pk, owner_id, updated)
+        record_events(cx, owner_id, [ev.conversation_updated_event(conversation_id, changes)], now)
     return updated
 
 
@@ -248,15 +254,16 @@ _CONV_EDIT_COLUMNS = (
 )
 
 
-def delete_conversation(cx: Cx, owner_id: str, conversation_id: str) -> None:
-    """Delete the conversation; the schema's cascades delete everything recorded about it.
-    ``Conflict`` while it has branches (checked under its row lock, which a fork of it holds
-    until it commits)."""
+def delete_conversation(cx: Cx, owner_id: str, conversation_id: str, now: datetime) -> None:
+    """Delete the conversation; the schema's cascades delete everything recorded about it (its
+    outbox events stay). ``Conflict`` while it has branches (checked under its row lock, which a
+    fork of it holds until it commits)."""
     with cx.write():
         _require_pk(cx, owner_id, conversation_id, lock=True)
         lineage.check_deletable(conversation_id, _branch_points(cx, owner_id, conversation_id))
         if cx.execute(cx.st.conv_delete, _scope(owner_id, conversation_id)) == 0:
             raise _conv_missing(conversation_id)
+        record_events(cx, owner_id, [ev.conversation_deleted_event(conversation_id)], now)
 
 
 # -- forks ------------------------------------------------------------------------------------
@@ -335,6 +342,7 @@ def transition(
             cx.st.conv_set_status, {"pk": pk, "status": event.to_status.value, "now": cx.codec.ts_in(now)}
         )
         cx.execute(cx.st.event_insert, cx.codec.event_row(event, pk))
+        record_events(cx, owner_id, [ev.lifecycle_event(event)], now)
     return current.model_copy(update={"status": event.to_status, "updated_at": now}), event
 
 
@@ -416,18 +424,23 @@ def _import_one(cx: Cx, owner_id: str, enc: EncodedImport) -> ConversationRecord
     return enc.record
 
 
-def import_conversation(cx: Cx, owner_id: str, enc: EncodedImport) -> ConversationRecord:
+def _imported_events(records: Sequence[ConversationRecord]) -> list[ev.EventDraft]:
+    return [ev.conversation_created_event(r, imported=True) for r in records]
+
+
+def import_conversation(cx: Cx, owner_id: str, enc: EncodedImport, now: datetime) -> ConversationRecord:
     """Insert an encoded import in one transaction; ``Conflict`` when the id or a session key
     is taken (nothing written)."""
     with cx.write():
         record = _import_one(cx, owner_id, enc)
         if enc.count:
             cx.messages_inserted()
+        record_events(cx, owner_id, _imported_events([record]), now)
         return record
 
 
 def import_many(
-    cx: Cx, owner_id: str, encoded: Sequence[EncodedImport]
+    cx: Cx, owner_id: str, encoded: Sequence[EncodedImport], now: datetime
 ) -> list[ConversationRecord | LedgerError | ValueError]:
     """Insert several encoded imports in one transaction, each all-or-nothing: a refused one
     (``Conflict``) is reported in its place and the others are stored. One commit for the group
@@ -441,7 +454,7 @@ def import_many(
         e.events or e.memory or e.calls or e.record.parent_id is not None for e in encoded
     ):
         try:
-            return _import_group(cx, owner_id, encoded)
+            return _import_group(cx, owner_id, encoded, now)
         except IntegrityViolation:
             pass  # rolled back; redo conversation by conversation to tell which one failed
     out: list[ConversationRecord | LedgerError | ValueError] = []
@@ -453,11 +466,13 @@ def import_many(
             except (LedgerError, ValueError) as exc:
                 out.append(exc)
         cx.messages_inserted()
+        stored = [r for r in out if isinstance(r, ConversationRecord)]
+        record_events(cx, owner_id, _imported_events(stored), now)
     return out
 
 
 def _import_group(
-    cx: Cx, owner_id: str, encoded: Sequence[EncodedImport]
+    cx: Cx, owner_id: str, encoded: Sequence[EncodedImport], now: datetime
 ) -> list[ConversationRecord | LedgerError | ValueError]:
     """SQLite bulk path of ``import_many`` (under BEGIN IMMEDIATE no other writer can take a key
     between the check and the inserts)."""
@@ -511,6 +526,7 @@ def _import_group(
                 cx.messages_inserted()
             if people:
                 cx.executemany(st.participant_insert, people)
+            record_events(cx, owner_id, _imported_events([e.record for e in keep]), now)
     return out
 
 
@@ -576,6 +592,7 @@ def append_messages(
                 rows = [(pk, base + i, *p) for i, p in enumerate(payloads, start=1)]
                 cx.insert_rows(cx.st.msg_insert, rows)
                 cx.messages_inserted()
+                record_events(cx, owner_id, _appended(rows, conversation_id, codec), now)
     except IntegrityViolation as exc:
         if not exc.violates("uq_messages_conversation_id"):
             raise
@@ -586,6 +603,18 @@ def append_messages(
     pk, base = int(row[0]), int(row[1]) - len(batch)
     decode = codec.message_from_insert
     return [decode((pk, base + i, *p), conversation_id) for i, p in enumerate(payloads, start=1)]
+
+
+def _event_extra() -> str:
+    """The jsonb merged into the payloads the PostgreSQL append writes: the current
+    ``outbox.event_context`` as ``{"context": …}``, or ``{}``."""
+    context = outbox.current_context()
+    return dump_json({"context": dict(context)} if context else {}, "event context")
+
+
+def _appended(rows: Sequence[Sequence[Any]], conversation_id: str, codec: Any) -> list[ev.EventDraft]:
+    """The ``message.appended`` events of inserted message ``rows`` (INSERT values)."""
+    return [ev.message_appended_event(codec.message_from_insert(r, conversation_id)) for r in rows]
 
 
 def append_plan(
@@ -613,6 +642,7 @@ def append_plan(
         "latest_floor": codec.ts_in(latest - q.ACTIVITY_RESOLUTION),
         "owner_id": owner_id,
         "conversation_id": conversation_id,
+        "ev_extra": _event_extra(),
     }
     if n == 1:
         stmt = st.msg_append_pg_one
@@ -673,6 +703,7 @@ def _append_with_duplicates(
             cx.messages_inserted()
             for i, r in zip(fresh, rows, strict=True):
                 result[i] = codec.message_from_insert(r, conversation_id)
+            record_events(cx, owner_id, _appended(rows, conversation_id, codec), now)
     return [m for m in result if m is not None]
 
 
@@ -784,6 +815,7 @@ def edit_message(
         pk, current = _locked_message(cx, owner_id, conversation_id, message_id)
         edited = q.apply_message_changes(current, changes, now)
         _rewrite_message(cx, pk, edited)
+        record_events(cx, owner_id, [ev.message_edited_event(edited, changes)], now)
     return edited
 
 
@@ -795,6 +827,7 @@ def redact_message(
         pk, current = _locked_message(cx, owner_id, conversation_id, message_id)
         redacted = q.redacted_copy(current, marker, now)
         _rewrite_message(cx, pk, redacted)
+        record_events(cx, owner_id, [ev.message_redacted_event(redacted)], now)
     return redacted
 
 
@@ -809,6 +842,8 @@ def delete_message(cx: Cx, owner_id: str, conversation_id: str, message_id: str,
         if cx.execute(cx.st.msg_delete, {"pk": pk, "id": message_id}) == 0:
             raise _msg_missing(conversation_id, message_id)
         cx.execute(cx.st.conv_count_delta, {"pk": pk, "delta": -1, "now": cx.codec.ts_in(now)})
+        gone = ev.message_deleted_event(conversation_id, message_id, int(found[0]))
+        record_events(cx, owner_id, [gone], now)
 
 
 def pop_message(cx: Cx, owner_id: str, conversation_id: str, now: datetime) -> MessageRecord | None:
@@ -821,7 +856,10 @@ def pop_message(cx: Cx, owner_id: str, conversation_id: str, now: datetime) -> M
         _check_removal(cx, owner_id, conversation_id, int(row[0]))
         cx.execute(cx.st.msg_delete_seq, {"pk": pk, "seq": row[0]})
         cx.execute(cx.st.conv_count_delta, {"pk": pk, "delta": -1, "now": cx.codec.ts_in(now)})
-    return cx.codec.message(row, conversation_id)
+        popped = cx.codec.message(row, conversation_id)
+        gone = ev.message_deleted_event(conversation_id, popped.id, popped.seq, popped=True)
+        record_events(cx, owner_id, [gone], now)
+    return popped
 
 
 def clear_messages(cx: Cx, owner_id: str, conversation_id: str, now: datetime) -> int:
@@ -834,6 +872,7 @@ def clear_messages(cx: Cx, owner_id: str, conversation_id: str, now: datetime) -
         )
         n = cx.execute(cx.st.msg_delete_all, {"pk": pk})
         cx.execute(cx.st.conv_count_delta, {"pk": pk, "delta": -n, "now": cx.codec.ts_in(now)})
+        record_events(cx, owner_id, [ev.messages_cleared_event(conversation_id, n)], now)
     return n
 
 
@@ -852,15 +891,17 @@ def set_memory(cx: Cx, owner_id: str, conversation_id: str, entry: MemoryEntry) 
     with cx.write():
         pk = _require_pk(cx, owner_id, conversation_id, lock=True)
         cx.execute(cx.st.memory_upsert, cx.codec.memory_row(entry, pk))
+        record_events(cx, owner_id, [ev.memory_set_event(conversation_id, entry.key)])
     return entry
 
 
-def delete_memory(cx: Cx, owner_id: str, conversation_id: str, key: str) -> None:
+def delete_memory(cx: Cx, owner_id: str, conversation_id: str, key: str, now: datetime) -> None:
     """Delete memory entry ``key``; ``NotFound`` when absent."""
     with cx.write():
         pk = _require_pk(cx, owner_id, conversation_id, lock=True)
         if cx.execute(cx.st.memory_delete, {"pk": pk, "key": key}) == 0:
             raise NotFound(f"memory key {key!r} not found")
+        record_events(cx, owner_id, [ev.memory_deleted_event(conversation_id, key)], now)
 
 
 # -- provider calls ---------------------------------------------------------------------------
@@ -893,6 +934,7 @@ def record_provider_call(
             cx.execute(
                 cx.st.conv_set_server_state, {"pk": pk, "server_state": state, "now": codec.ts_in(now)}
             )
+        record_events(cx, owner_id, [ev.provider_call_event(call)], now)
     return call
 
 

@@ -303,6 +303,36 @@ provider_calls = sa.Table(
     sa.UniqueConstraint("conversation_pk", "id", name="uq_provider_calls_conversation_id"),
 )
 
+ledger_events = sa.Table(
+    # The outbox of live events (issue 18, ``store/sql/outbox_sql.py``): one row per event,
+    # numbered per owner in commit order by ``ledger_event_counters``. Not tied to a conversation
+    # row by a foreign key: a conversation's events (its deletion included) outlive it.
+    "ledger_events",
+    metadata,
+    sa.Column("owner_id", sa.Text(), primary_key=True),
+    sa.Column("id", sa.BigInteger(), primary_key=True),
+    sa.Column("kind", sa.Text(), nullable=False),
+    sa.Column("conversation_id", sa.Text(), nullable=True),
+    sa.Column("payload", json_value(), nullable=False),
+    sa.Column("created_at", timestamp(), nullable=False),
+    # a session's stream: keyset by id within one conversation of the owner
+    sa.Index("ix_ledger_events_owner_conversation_id", "owner_id", "conversation_id", "id"),
+)
+
+ledger_event_counters = sa.Table(
+    # The owner's last event id: updated in the transaction that writes the events, so its row
+    # lock orders the owner's event-writing commits (see outbox_sql.py).
+    "ledger_event_counters",
+    metadata,
+    sa.Column("owner_id", sa.Text(), primary_key=True),
+    sa.Column("last_id", sa.BigInteger(), nullable=False),
+)
+
+#: PostgreSQL objects of revision 0003 not described by ``metadata``: the statement trigger on
+#: ``ledger_events`` that sends ``NOTIFY convoledger_events`` (payload: hex SHA-256 of the
+#: owner id) at commit, and its function.
+EVENT_NOTIFY_OBJECTS = frozenset({"ledger_events_notify", "convoledger_notify_events"})
+
 #: Dialect-specific search objects created by the migrations but not described by ``metadata``
 #: (see ``search.py``): the SQLite FTS5 table, its shadow tables, triggers and watermark table
 #: (``messages_fts_ai`` existed up to revision 0001); the PostgreSQL GIN index on
@@ -332,4 +362,6 @@ TABLES = (
     lifecycle_events,
     memory_entries,
     provider_calls,
+    ledger_events,
+    ledger_event_counters,
 )

@@ -180,11 +180,66 @@ def _reserve_update(owner_conv: sa.ColumnElement[bool]) -> sa.Update:
     )
 
 
+#: Message fields copied into a ``message.appended`` event's payload (``models.events.message_envelope``).
+_ENVELOPE = ("role", "sender", "recipient", "message_type", "tool_call_id", "tool_name")
+
+
+def _append_events(
+    r: sa.CTE, field: Callable[[str], sa.ColumnElement[Any]], ordinal: sa.ColumnElement[Any], source: Any
+) -> tuple[sa.CTE, sa.CTE]:
+    """PostgreSQL: the outbox part of the one-statement append (``outbox_sql.py``): the owner's
+    event counter moved by ``n`` (only when the reservation ``r`` returned a row) and one
+    ``message.appended`` event per message, ids ``last_id - n + ordinal``. ``field(name)`` gives
+    a message column, ``ordinal`` the message's 1-based place in the batch, ``source`` what they
+    are selected from (joined to ``r``). ``ev_extra`` (jsonb) is merged into every payload (the
+    ``event_context``, or ``{}``). Returns the two CTEs to add to the statement."""
+    from sqlalchemy.dialects.postgresql import JSONB
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    E_ = schema.ledger_events
+    EC_ = schema.ledger_event_counters
+    n = bp("n", type_=sa.BigInteger())
+    owner = sa.cast(bp("owner_id"), sa.Text())
+    counter = pg_insert(EC_).from_select(["owner_id", "last_id"], sa.select(owner, n).select_from(r))
+    ec = (
+        counter.on_conflict_do_update(
+            index_elements=["owner_id"], set_={"last_id": EC_.c.last_id + counter.excluded.last_id}
+        )
+        .returning(EC_.c.last_id)
+        .cte("ec")
+    )
+    def key(name: str) -> sa.ColumnElement[Any]:
+        return sa.literal_column(f"'{name}'", sa.Text())
+
+    pairs: list[Any] = [key("message_id"), field("id"), key("seq"), r.c.last_seq - n + ordinal]
+    for name in _ENVELOPE:
+        pairs += [key(name), field(name)]
+    payload = sa.func.jsonb_build_object(*pairs, type_=JSONB).op("||")(bp("ev_extra", type_=JSONB))
+    rows = (
+        sa.select(
+            owner,
+            ec.c.last_id - n + ordinal,
+            sa.literal_column("'message.appended'"),
+            sa.cast(bp("conversation_id"), sa.Text()),
+            payload,
+            bp("now", type_=C.c.updated_at.type),
+        )
+        .select_from(ec)
+        .join(r, sa.true())
+    )
+    if source is not None:
+        rows = rows.join(source, sa.true())
+    columns = ["owner_id", "id", "kind", "conversation_id", "payload", "created_at"]
+    ev = sa.insert(E_).from_select(columns, rows).cte("ev")
+    return ec, ev
+
+
 def _append_cte(owner_conv: sa.ColumnElement[bool]) -> sa.Select[Any]:
     """PostgreSQL append in one statement: ``WITH r AS (reservation RETURNING pk, last_seq),
-    ins AS (INSERT … SELECT … FROM r JOIN unnest(arrays) WITH ORDINALITY) SELECT pk, last_seq
-    FROM r``. No row when the conversation is missing or not active (nothing inserted then); a
-    duplicate message id fails the whole statement (nothing reserved)."""
+    ins AS (INSERT … SELECT … FROM r JOIN unnest(arrays) WITH ORDINALITY), ec/ev (the outbox:
+    ``_append_events``) SELECT pk, last_seq FROM r``. No row when the conversation is missing or
+    not active (nothing inserted then); a duplicate message id fails the whole statement (nothing
+    reserved)."""
     from sqlalchemy.dialects.postgresql import ARRAY
 
     def element(name: str) -> sa.types.TypeEngine[Any]:
@@ -206,7 +261,8 @@ def _append_cte(owner_conv: sa.ColumnElement[bool]) -> sa.Select[Any]:
     ]
     rows = sa.select(r.c.pk, r.c.last_seq - n + u.c.ord, *values).select_from(r).join(u, sa.true())
     ins = sa.insert(M).from_select(list(MESSAGE_COLUMNS), rows).cte("ins")
-    return sa.select(r.c.pk, r.c.last_seq).add_cte(ins)
+    ec, ev = _append_events(r, lambda name: u.c[name], u.c.ord, u)
+    return sa.select(r.c.pk, r.c.last_seq).add_cte(ins).add_cte(ec).add_cte(ev)
 
 
 def _append_one_cte(owner_conv: sa.ColumnElement[bool]) -> sa.Select[Any]:
@@ -223,7 +279,8 @@ def _append_one_cte(owner_conv: sa.ColumnElement[bool]) -> sa.Select[Any]:
     r = _reserve_update(owner_conv).returning(C.c.pk, C.c.last_seq).cte("r")
     rows = sa.select(r.c.pk, r.c.last_seq, *(param(n) for n in APPEND_PAYLOAD_COLUMNS)).select_from(r)
     ins = sa.insert(M).from_select(list(MESSAGE_COLUMNS), rows).cte("ins")
-    return sa.select(r.c.pk, r.c.last_seq).add_cte(ins)
+    ec, ev = _append_events(r, param, sa.literal_column("1", sa.BigInteger()), None)
+    return sa.select(r.c.pk, r.c.last_seq).add_cte(ins).add_cte(ec).add_cte(ev)
 
 
 @functools.cache

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
+import dataclasses
 import functools
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, TypeVar
@@ -27,10 +29,11 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import make_url
 
 from convoledger.errors import Conflict, LedgerError
+from convoledger.models.events import EventRecord
 from convoledger.models.records import ConversationRecord, MemoryEntry, MessageRecord, ProviderCallRecord
 from convoledger.models.status import ConversationStatus, LifecycleEvent, parse_status
 from convoledger.models.timeutil import utcnow
-from convoledger.store import lineage
+from convoledger.store import lineage, outbox
 from convoledger.store import querying as q
 from convoledger.store.base import (
     Account,
@@ -40,7 +43,7 @@ from convoledger.store.base import (
     OwnerStats,
     Store,
 )
-from convoledger.store.sql import migrate, ops, prepare
+from convoledger.store.sql import migrate, ops, outbox_sql, prepare
 from convoledger.store.sql.codec import Codec
 from convoledger.store.sql.cx import ReadPlan
 from convoledger.store.sql.pg_driver import PgDriver
@@ -135,7 +138,15 @@ class SqlStore(Store):
         return driver
 
     async def _run(self, fn: Callable[..., T], *args: Any, write: bool = False) -> T:
-        return await self._open_driver().run(fn, *args, write=write)
+        if not write:
+            return await self._open_driver().run(fn, *args, write=write)
+        if outbox.current_context():
+            # The operation runs on a lane thread or in a greenlet: carry the event_context there.
+            fn = functools.partial(contextvars.copy_context().run, fn)
+        result = await self._open_driver().run(fn, *args, write=write)
+        if args and isinstance(args[0], str):
+            self._events_committed(args[0])  # every write operation takes the owner id first
+        return result
 
     async def _read(self, plan: ReadPlan[T]) -> T:
         return await self._open_driver().read(plan)
@@ -194,7 +205,7 @@ class SqlStore(Store):
 
     async def delete_conversation(self, owner_id: str, conversation_id: str) -> None:
         """See ``Store.delete_conversation`` (the schema's cascades remove everything of it)."""
-        await self._run(ops.delete_conversation, owner_id, conversation_id, write=True)
+        await self._run(ops.delete_conversation, owner_id, conversation_id, utcnow(), write=True)
 
     async def transition(
         self,
@@ -230,7 +241,7 @@ class SqlStore(Store):
         bundle = prepare.prepare_import(owner_id, conversation, messages, events, memory, provider_calls)
         lineage.check_own_seqs(bundle.conversation, bundle.messages)
         encoded = ops.encode_import(self._codec, bundle)
-        return await self._run(ops.import_conversation, owner_id, encoded, write=True)
+        return await self._run(ops.import_conversation, owner_id, encoded, utcnow(), write=True)
 
     async def import_conversations(
         self,
@@ -279,9 +290,8 @@ class SqlStore(Store):
 
         def submit() -> None:
             nonlocal group, slots, size
-            in_flight.append(
-                (slots, asyncio.ensure_future(self._run(ops.import_many, owner_id, group, write=True)))
-            )
+            work = self._run(ops.import_many, owner_id, group, utcnow(), write=True)
+            in_flight.append((slots, asyncio.ensure_future(work)))
             group, slots, size = [], [], 0
 
         seen: dict[str, set[str]] = {"id": set(), "session_id": set(), "session_key": set()}
@@ -320,10 +330,18 @@ class SqlStore(Store):
         batch = prepare.prepare_batch(conversation_id, messages)
         driver = self._open_driver()
         if batch and isinstance(driver, PgDriver):
-            return await driver.write(
-                ops.append_plan(self._st, self._codec, owner_id, conversation_id, batch, utcnow())
-            )
-        return await driver.run(ops.append_messages, owner_id, conversation_id, batch, utcnow(), write=True)
+            plan = ops.append_plan(self._st, self._codec, owner_id, conversation_id, batch, utcnow())
+            if outbox.current_context():  # the slow paths run in a greenlet: carry the context
+                run = contextvars.copy_context().run
+                plan = dataclasses.replace(
+                    plan,
+                    when_empty=functools.partial(run, plan.when_empty),
+                    on_violation=functools.partial(run, plan.on_violation),
+                )
+            stored = await driver.write(plan)
+            self._events_committed(owner_id)
+            return stored
+        return await self._run(ops.append_messages, owner_id, conversation_id, batch, utcnow(), write=True)
 
     async def get_message(self, owner_id: str, conversation_id: str, message_id: str) -> MessageRecord:
         """See ``Store.get_message``."""
@@ -412,7 +430,7 @@ class SqlStore(Store):
 
     async def delete_memory(self, owner_id: str, conversation_id: str, key: str) -> None:
         """See ``Store.delete_memory``."""
-        await self._run(ops.delete_memory, owner_id, conversation_id, key, write=True)
+        await self._run(ops.delete_memory, owner_id, conversation_id, key, utcnow(), write=True)
 
     # -- provider calls -----------------------------------------------------------------------
     async def record_provider_call(
@@ -451,3 +469,21 @@ class SqlStore(Store):
         if not wanted:
             return []
         return await self._run(ops.conversations_idle_since, cutoff, limit, wanted)
+
+    # -- events -------------------------------------------------------------------------------
+    async def append_event(
+        self, owner_id: str, kind: str, payload: dict[str, Any], *, conversation_id: str | None = None
+    ) -> EventRecord:
+        """See ``Store.append_event``."""
+        q.check_owner(owner_id)
+        draft = outbox.standalone_draft(kind, payload, conversation_id)
+        return await self._run(outbox_sql.append_event, owner_id, draft, utcnow(), write=True)
+
+    async def list_events(self, owner_id: str, query: outbox.EventQuery) -> list[EventRecord]:
+        """See ``Store.list_events`` (one keyset statement on ``ledger_events``)."""
+        outbox.check_event_query(query)
+        return await self._read(outbox_sql.list_events(self._st, self._codec, owner_id, query))
+
+    async def last_event_id(self, owner_id: str) -> int:
+        """See ``Store.last_event_id`` (the owner's counter row)."""
+        return await self._read(outbox_sql.last_event_id(self._st, owner_id))
