@@ -176,8 +176,10 @@ def test_export_import_and_multi_participant_sessions(api: Client, served: Serve
     api.append_message(session.id, role="user", content="export me")
     bundle = api.export_session(session.id)
     csv_text = api.export_session(session.id, format="csv")
-    assert bundle["conversation"]["session_id"] == "client-export"
-    assert csv_text.splitlines()[0].startswith("seq,id,created_at,role")
+    # The seed-002 document (section 10) with the lossless bundle inside.
+    assert bundle["session"]["session_id"] == "client-export"
+    assert bundle["convoledger_bundle"]["conversation"]["session_id"] == "client-export"
+    assert csv_text.splitlines()[0].startswith("message_id,role,content,tool_call_id,tool_name")
     with Client(served.base_url, token_of(served, "b")) as other:
         restored = other.import_session(bundle)
         assert restored.id == session.id and restored.message_count == 1
