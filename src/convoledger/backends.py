@@ -37,6 +37,17 @@ SUPPORTED_SCHEMES = (
 )
 
 
+def display_url(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***`` (for messages and logs)."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    credentials, at, host = authority.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{slash}{path}"
+
+
 def normalize_sql_url(url: str) -> str:
     """The SQLAlchemy async URL for a ``sqlite:``/``postgres(ql):`` URL (driver added)."""
     scheme, sep, rest = url.partition("://")
@@ -124,7 +135,7 @@ async def check_ledger_exists(url: str) -> None:
         return
     if scheme == "jsonfiles":
         if not Path(rest).is_dir():
-            raise NotFound(f"no ledger at {url}: the directory {rest} does not exist")
+            raise NotFound(f"no ledger at {display_url(url)}: the directory {rest} does not exist")
         return
     from convoledger.store.sql import migrate
 
@@ -134,12 +145,12 @@ async def check_ledger_exists(url: str) -> None:
         if path == ":memory:":
             return
         if not Path(path).is_file():
-            raise NotFound(f"no ledger at {url}: the file {path} does not exist")
+            raise NotFound(f"no ledger at {display_url(url)}: the file {path} does not exist")
         revision = await asyncio.to_thread(_sqlite_file_revision, path)
     else:
         revision = await migrate.postgres_revision(migrate.asyncpg_dsn(sql_url))
     if revision is None:
-        raise NotFound(f"no ledger at {url}: the database has no convoledger schema")
+        raise NotFound(f"no ledger at {display_url(url)}: the database has no convoledger schema")
 
 
 def _sqlite_file_revision(path: str) -> str | None:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
+from typer.models import CommandFunctionType
 
 from convoledger.import_formats import AUTO, FORMAT_NAMES
 from convoledger.models.status import ConversationStatus
@@ -77,17 +78,22 @@ class CliGroup(TyperGroup):
         prog_name: str | None = None,
         complete_var: str | None = None,
         standalone_mode: bool = True,
+        windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
         """Run the CLI; in standalone mode (the console script, ``CliRunner``) every usage
         error and every known error (``_is_user_error``) becomes ``error: <one line>`` on
         stderr and exit status 1. Other exceptions are bugs and keep their traceback."""
         if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            return super().main(
+                args, prog_name, complete_var, False, windows_expand_args=windows_expand_args, **extra
+            )
         from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
         try:
-            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            result = super().main(
+                args, prog_name, complete_var, False, windows_expand_args=windows_expand_args, **extra
+            )
         except NoArgsIsHelpError as exc:  # the help was printed: keep Click's status for it
             sys.exit(exc.exit_code)
         except ClickException as exc:
@@ -173,9 +179,11 @@ class CliTyper(typer.Typer):
         kwargs.setdefault("rich_markup_mode", "markdown")
         super().__init__(**kwargs)
 
-    def command(self, *args: Any, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+    def command(
+        self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **kwargs: Any
+    ) -> Callable[[CommandFunctionType], CommandFunctionType]:
         """See ``typer.Typer.command``."""
-        return super().command(*args, cls=cls or CliCommand, **kwargs)
+        return super().command(name, cls=cls or CliCommand, **kwargs)
 
 
 def _version(value: bool) -> None:
@@ -258,24 +266,32 @@ async def _with_ledger(
 ) -> T:
     """Open the ledger at ``database_url`` for ``owner`` and run ``work(ledger)``. Without
     ``create`` the ledger must exist already (``NotFound`` naming the URL otherwise)."""
-    from convoledger.backends import check_ledger_exists, open_ledger
+    from convoledger.backends import check_ledger_exists, display_url, open_ledger
     from convoledger.errors import NotFound
     from convoledger.settings import Settings
 
     settings = Settings()
     url = database_url or settings.resolved_database_url()
-    if not create:
-        try:
+    try:
+        if not create:  # before open_ledger, which creates a SQLite file's directory
             await check_ledger_exists(url)
-        except NotFound as exc:
-            raise NotFound(
-                f"{exc}. Check --database-url (or CONVOLEDGER_DATABASE_URL); `convoledger import`, "
-                "`quickstart` or `db upgrade` create a ledger"
-            ) from None
-    async with open_ledger(
-        url, owner=owner, policy=settings.policy(), redis_url=settings.redis_url
-    ) as ledger:
+        ledger = open_ledger(url, owner=owner, policy=settings.policy(), redis_url=settings.redis_url)
+    except NotFound as exc:
+        raise NotFound(
+            f"{exc}. Check --database-url (or CONVOLEDGER_DATABASE_URL); `convoledger import`, "
+            "`quickstart` or `db upgrade` create a ledger"
+        ) from None
+    except OSError as exc:  # the database server does not answer
+        raise OSError(f"cannot open the ledger at {display_url(url)}: {exc}") from exc
+    try:
+        await ledger.open()
+    except OSError as exc:  # the database server does not answer, a directory is not writable
+        await ledger.close()
+        raise OSError(f"cannot open the ledger at {display_url(url)}: {exc}") from exc
+    try:
         return await work(ledger)
+    finally:
+        await ledger.close()
 
 
 # -- demo ---------------------------------------------------------------------------------------
