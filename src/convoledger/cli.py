@@ -621,19 +621,23 @@ def sessions_list(
     page = _run(lambda: _with_ledger(database_url, owner, work))
     out = _stdout()
     wide = out.width >= 100
-    table = Table(title=f"{page.total} sessions", box=box.SIMPLE_HEAD, pad_edge=False)
-    # The session name is never folded: it is what a user copies into `show` / `export`.
-    table.add_column("session / title", no_wrap=True, overflow="ellipsis")
+    names = [conv.session_id or conv.id for conv in page.items]
+    # The session name is never folded: it is what a user copies into `show` / `export`. The
+    # title under it is cut to the name column's width, so it never widens the table.
+    name_width = max([24, *map(len, names)])
+    table = Table(title=f"{page.total} sessions", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("session / title", no_wrap=True, min_width=name_width)
     if wide:
         table.add_column("kind", no_wrap=True)
-    table.add_column("status", overflow="fold")
+    table.add_column("status", overflow="fold", min_width=6)
     table.add_column("msgs", justify="right", no_wrap=True)
     table.add_column("last activity", no_wrap=True)
-    for conv in page.items:
-        cell = Text(conv.session_id or conv.id, style="bold")
-        title = conv.name or conv.topic
+    for name, conv in zip(names, page.items, strict=True):
+        cell = Text(name, style="bold")
+        title = " ".join((conv.name or conv.topic or "").split())
         if title:
-            cell.append("\n" + " ".join(title.split()), style="dim")
+            cut = title if len(title) <= name_width else title[: name_width - 1] + "…"
+            cell.append("\n" + cut, style="dim")
         row: list[Any] = [cell]
         if wide:
             row.append(conv.kind.value)
