@@ -774,6 +774,7 @@ def quickstart(
     'quickstart'); later runs say which token exists and how to list, revoke or replace it
     (--new-token). Run again, the import adds nothing (it is idempotent)."""
     from convoledger.api.auth import issue_api_key
+    from convoledger.backends import display_url
     from convoledger.importing import import_sample, sample_record_count
 
     if not no_serve:
@@ -808,7 +809,7 @@ def quickstart(
         f"{report.existing} already present",
         highlight=False,
     )
-    out.print(f"ledger: {url}", highlight=False, markup=False, soft_wrap=True)
+    out.print(f"ledger: {display_url(url)}", highlight=False, markup=False, soft_wrap=True)
     if token is not None:
         if earlier:
             out.print(f"revoked the earlier quickstart token {earlier[0].key_id}", highlight=False)
@@ -824,7 +825,7 @@ def quickstart(
             markup=False,
             soft_wrap=True,
         )
-        bearer = "$TOKEN"
+        bearer = "$TOKEN"  # the user's saved token: `export TOKEN=…` before the curl lines
     if no_serve:
         command = f"convoledger serve --port {port}"
         if host != "127.0.0.1":
@@ -833,9 +834,11 @@ def quickstart(
             command += f" --database-url '{database_url}'"
         out.print(f"serve it with:\n  {command}", highlight=False, markup=False, soft_wrap=True)
         return
+    if token is None:
+        out.print("with that token in $TOKEN (export TOKEN=clg_…):", highlight=False, markup=False)
     out.print(
-        f"try:\n  curl -H 'Authorization: Bearer {bearer}' '{base}/api/agent-sessions?size=5'\n"
-        f"  curl -H 'Authorization: Bearer {bearer}' '{base}/api/stats'",
+        f'try:\n  curl -H "Authorization: Bearer {bearer}" "{base}/api/agent-sessions?size=5"\n'
+        f'  curl -H "Authorization: Bearer {bearer}" "{base}/api/stats"',
         highlight=False,
         markup=False,
         soft_wrap=True,

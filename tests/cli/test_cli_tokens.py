@@ -183,7 +183,7 @@ def test_quickstart_prints_working_curl_lines_when_serving(tmp_path: Path) -> No
             time.sleep(0.2)
         assert len(curls) == 2, log.read_text()
         for line in curls:
-            match = re.fullmatch(r"curl -H 'Authorization: Bearer (\S+)' '(\S+)'", line)
+            match = re.fullmatch(r'curl -H "Authorization: Bearer (\S+)" "(\S+)"', line)
             assert match, line
             response = httpx.get(match.group(2), headers={"Authorization": f"Bearer {match.group(1)}"})
             assert response.status_code == 200, response.text
