@@ -8,12 +8,20 @@ URLs:
 
 With ``redis_url`` (``redis://…``; ``CONVOLEDGER_REDIS_URL`` in the settings) the store is wrapped
 in ``RedisCachedStore``, a read cache with the same guarantees (``store/redis_cache.py``).
+
+Opening a store creates what is missing (a SQLite file and its directory, a JSON-files
+directory, the SQL schema). ``check_ledger_exists(url)`` says beforehand whether there is a
+ledger to open, for callers that only read (``convoledger stats``, ``show``, …: a mistyped URL
+must not silently create an empty ledger).
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 
+from convoledger.errors import NotFound
 from convoledger.ledger import Ledger
 from convoledger.models.policy import LifecyclePolicy
 from convoledger.store.base import Store
@@ -27,6 +35,17 @@ SUPPORTED_SCHEMES = (
     "postgres",
     "postgresql+asyncpg",
 )
+
+
+def display_url(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***`` (for messages and logs)."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    credentials, at, host = authority.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{slash}{path}"
 
 
 def normalize_sql_url(url: str) -> str:
@@ -93,3 +112,60 @@ def open_ledger(
     ``redis_url`` is given (see ``store_from_url``). Use it as
     ``async with open_ledger(url) as ledger: …`` (or ``await ledger.open()`` / ``close()``)."""
     return Ledger(store_from_url(url, redis_url=redis_url), owner=owner, policy=policy)
+
+
+async def check_ledger_exists(url: str) -> None:
+    """Return if ``url`` names an existing ledger, else raise ``NotFound`` saying what is
+    missing. Nothing is created or changed.
+
+    - ``memory://``: always exists (it is created with the process);
+    - ``jsonfiles:///dir``: the directory must exist (an existing directory is a ledger, empty
+      or not: ``JsonFilesStore`` keeps everything as files under it);
+    - SQLite: the file must exist and hold convoledger's schema (an Alembic revision);
+    - PostgreSQL: the database must hold convoledger's schema.
+
+    ``ValueError`` for an unsupported URL or a file that is not a SQLite database; connection
+    errors of the PostgreSQL driver propagate (e.g. ``asyncpg.InvalidCatalogNameError`` when
+    the database does not exist, ``OSError`` when the server does not answer).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in SUPPORTED_SCHEMES:
+        _plain_store(url)  # raises the ValueError naming the supported schemes
+    if scheme == "memory":
+        return
+    if scheme == "jsonfiles":
+        if not Path(rest).is_dir():
+            raise NotFound(f"no ledger at {display_url(url)}: the directory {rest} does not exist")
+        return
+    from convoledger.store.sql import migrate
+
+    sql_url = normalize_sql_url(url)
+    if migrate.dialect_of(sql_url) == "sqlite":
+        path = migrate.sqlite_path(sql_url)
+        if path == ":memory:":
+            return
+        if not Path(path).is_file():
+            raise NotFound(f"no ledger at {display_url(url)}: the file {path} does not exist")
+        revision = await asyncio.to_thread(_sqlite_file_revision, path)
+    else:
+        revision = await migrate.postgres_revision(migrate.asyncpg_dsn(sql_url))
+    if revision is None:
+        raise NotFound(f"no ledger at {display_url(url)}: the database has no convoledger schema")
+
+
+def _sqlite_file_revision(path: str) -> str | None:
+    """The Alembic revision recorded in the SQLite file at ``path``, opened read-only."""
+    from convoledger.store.sql.migrate import sqlite_revision
+
+    try:
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise ValueError(f"cannot open {path} as a SQLite database: {exc}") from exc
+    try:
+        return sqlite_revision(conn)
+    except sqlite3.OperationalError:
+        raise  # e.g. locked: a real database, a real problem
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"{path} is not a SQLite database ({exc})") from exc
+    finally:
+        conn.close()

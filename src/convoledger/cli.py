@@ -2,48 +2,227 @@
 
 Every command that touches a ledger takes ``--database-url`` (default: the
 ``CONVOLEDGER_DATABASE_URL`` environment variable, else a SQLite file in the platform's user data
-directory). Errors are one clear line on stderr and exit status 1; long work shows a progress bar.
+directory). Commands that only read or change what exists (``stats``, ``show``, ``sessions
+list``, ``export``, ``sweep``, ``user tokens``, ``user revoke``) refuse a URL where no ledger
+exists instead of creating an empty one (``backends.check_ledger_exists``); ``import``, ``user
+create``, ``quickstart``, ``serve`` and ``db upgrade`` create it.
 
-Commands: ``demo`` (``sample`` or ``multichat``), ``quickstart``, ``serve``, ``user create``,
-``import``, ``export``, ``stats``, ``sessions list``, ``show``, ``sweep``, ``providers``, ``db upgrade``.
+Errors: one error boundary (``CliGroup.main``) turns every usage error, every convoledger error
+(``LedgerError``), ``ValueError``, ``OSError`` and database-driver error into one line
+``error: …`` on stderr and exit status 1 — never a traceback (issue 16 item 8). ``import`` has
+its own exit statuses (see its ``--help``). Long work shows a progress bar against a known total.
+
+Start-up stays cheap: heavy modules (importers, settings, Rich tables and progress bars,
+uvicorn) are imported inside the commands that use them.
+
+Commands: ``demo`` (``sample`` or ``multichat``), ``quickstart``, ``serve``, ``user create`` /
+``tokens`` / ``revoke``, ``import``, ``export``, ``stats``, ``sessions list``, ``show``,
+``sweep``, ``providers``, ``db upgrade``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
-import orjson
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from typer.core import TyperCommand, TyperGroup, TyperOption
+from typer.models import CommandFunctionType
 
-from convoledger.errors import LedgerError
-from convoledger.settings import Settings
+from convoledger.import_formats import AUTO, FORMAT_NAMES
+from convoledger.models.status import ConversationStatus
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 T = TypeVar("T")
 
-app = typer.Typer(
+#: Exit status of every error (issue 16 item 8), and of ``import`` when nothing was imported.
+EXIT_ERROR = 1
+#: Exit status of ``import`` when some records were skipped and the rest imported.
+EXIT_SKIPPED = 2
+
+
+# -- the error boundary and help rendering ------------------------------------------------------
+def _flag_placeholders_off(params: list[Any]) -> list[Any]:
+    """Flags take no value: show none for them in ``--help`` (Typer prints ``<bool>``)."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class CliCommand(TyperCommand):
+    """A command whose ``--help`` shows no value placeholder for flags."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        """The command's parameters (see the class docstring)."""
+        return _flag_placeholders_off(super().get_params(ctx))
+
+
+class CliGroup(TyperGroup):
+    """A command group: flags without placeholders in ``--help`` and, at the top, the error
+    boundary (``main``)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        """The group's parameters (see the class docstring)."""
+        return _flag_placeholders_off(super().get_params(ctx))
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the CLI; in standalone mode (the console script, ``CliRunner``) every usage
+        error and every known error (``_is_user_error``) becomes ``error: <one line>`` on
+        stderr and exit status 1. Other exceptions are bugs and keep their traceback."""
+        if not standalone_mode:
+            return super().main(
+                args, prog_name, complete_var, False, windows_expand_args=windows_expand_args, **extra
+            )
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
+        try:
+            result = super().main(
+                args, prog_name, complete_var, False, windows_expand_args=windows_expand_args, **extra
+            )
+        except NoArgsIsHelpError as exc:  # the help was printed: keep Click's status for it
+            sys.exit(exc.exit_code)
+        except ClickException as exc:
+            _print_error(exc.format_message())
+            sys.exit(EXIT_ERROR)
+        except typer.Abort:
+            _print_error("aborted")
+            sys.exit(EXIT_ERROR)
+        except Exception as exc:
+            if not _is_user_error(exc):
+                raise
+            _print_error(_describe(exc))
+            sys.exit(EXIT_ERROR)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _known_error_types() -> tuple[type[BaseException], ...]:
+    """The exception types that are the user's input or environment, not a bug: convoledger's
+    own errors, ``ValueError`` (bad input, incl. pydantic's ``ValidationError``), ``OSError``
+    (files, sockets, timeouts) and the database drivers' and Redis' errors. A driver module not
+    yet imported cannot have raised, so it is not imported here."""
+    from convoledger.errors import LedgerError
+
+    types: list[type[BaseException]] = [LedgerError, ValueError, OSError]
+    if "sqlite3" in sys.modules:
+        types.append(sys.modules["sqlite3"].Error)
+    if "asyncpg" in sys.modules:
+        asyncpg = sys.modules["asyncpg"]
+        types += [asyncpg.PostgresError, asyncpg.InterfaceError]
+    if "sqlalchemy.exc" in sys.modules:
+        types.append(sys.modules["sqlalchemy.exc"].SQLAlchemyError)
+    if "redis.exceptions" in sys.modules:
+        types.append(sys.modules["redis.exceptions"].RedisError)
+    return tuple(types)
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    return isinstance(exc, _known_error_types())
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for ``exc``: its message (the driver's class name first for driver errors)."""
+    from convoledger.errors import LedgerError
+
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, LedgerError | ValueError | OSError):
+        return text
+    return f"{type(exc).__name__}: {text}"
+
+
+def _stdout() -> Console:
+    from rich.console import Console
+
+    return Console()
+
+
+def _stderr() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _print_error(message: str) -> None:
+    """``error: message`` as one line on stderr (never wrapped, never read as Rich markup)."""
+    from rich.text import Text
+
+    line = Text("error: ", style="bold red")
+    line.append(" ".join(message.split()))
+    _stderr().print(line, soft_wrap=True)
+
+
+def _fail(message: str) -> NoReturn:
+    """Print ``error: message`` (one line) and exit with status 1."""
+    _print_error(message)
+    raise typer.Exit(EXIT_ERROR)
+
+
+class CliTyper(typer.Typer):
+    """``typer.Typer`` whose commands are ``CliCommand`` unless they name another class, and whose
+    help texts are Markdown (paragraphs re-flowed to the terminal, ``code`` rendered)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("rich_markup_mode", "markdown")
+        super().__init__(**kwargs)
+
+    def command(
+        self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **kwargs: Any
+    ) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        """See ``typer.Typer.command``."""
+        return super().command(name, cls=cls or CliCommand, **kwargs)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("convoledger")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            from convoledger import __version__ as number
+        typer.echo(f"convoledger {number}")
+        raise typer.Exit()
+
+
+app = CliTyper(
     name="convoledger",
     help="convoledger — the conversation ledger for AI-agent applications.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=CliGroup,
 )
-user_app = typer.Typer(help="Accounts and API tokens.", no_args_is_help=True)
-sessions_app = typer.Typer(help="Browse sessions (conversations).", no_args_is_help=True)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = CliTyper(help="Accounts and API tokens.", no_args_is_help=True, cls=CliGroup)
+sessions_app = CliTyper(help="Browse sessions (conversations).", no_args_is_help=True, cls=CliGroup)
+db_app = CliTyper(help="Database schema.", no_args_is_help=True, cls=CliGroup)
 app.add_typer(user_app, name="user")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(db_app, name="db")
 
-console = Console()
-err_console = Console(stderr=True)
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """convoledger — the conversation ledger for AI-agent applications."""
+
 
 DatabaseUrl = Annotated[
     str | None,
@@ -63,32 +242,56 @@ class ExportFormat(StrEnum):
     csv = "csv"
 
 
-def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(1)
+#: ``--format`` of ``import``: ``auto`` or a format name (``import_formats``; no importer loads).
+ImportFormat = StrEnum("ImportFormat", [(name, name) for name in (AUTO, *FORMAT_NAMES)])  # type: ignore[misc]
 
 
 def _run(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine, turning the ledger's and bad input's errors into one line + exit 1."""
-    try:
-        return asyncio.run(coro_factory())
-    except (LedgerError, ValueError, OSError) as exc:
-        _fail(str(exc) or type(exc).__name__)
-        raise AssertionError("unreachable") from exc
+    """Run a coroutine to completion (its errors reach the error boundary)."""
+    return asyncio.run(coro_factory())
 
 
 def _url(database_url: str | None) -> str:
+    from convoledger.settings import Settings
+
     return database_url or Settings().resolved_database_url()
 
 
-async def _with_ledger(database_url: str | None, owner: str, work: Callable[[Any], Awaitable[T]]) -> T:
-    from convoledger.backends import open_ledger
+async def _with_ledger(
+    database_url: str | None,
+    owner: str,
+    work: Callable[[Any], Awaitable[T]],
+    *,
+    create: bool = False,
+) -> T:
+    """Open the ledger at ``database_url`` for ``owner`` and run ``work(ledger)``. Without
+    ``create`` the ledger must exist already (``NotFound`` naming the URL otherwise)."""
+    from convoledger.backends import check_ledger_exists, display_url, open_ledger
+    from convoledger.errors import NotFound
+    from convoledger.settings import Settings
 
     settings = Settings()
-    async with open_ledger(
-        _url(database_url), owner=owner, policy=settings.policy(), redis_url=settings.redis_url
-    ) as ledger:
+    url = database_url or settings.resolved_database_url()
+    try:
+        if not create:  # before open_ledger, which creates a SQLite file's directory
+            await check_ledger_exists(url)
+        ledger = open_ledger(url, owner=owner, policy=settings.policy(), redis_url=settings.redis_url)
+    except NotFound as exc:
+        raise NotFound(
+            f"{exc}. Check --database-url (or CONVOLEDGER_DATABASE_URL); `convoledger import`, "
+            "`quickstart` or `db upgrade` create a ledger"
+        ) from None
+    except OSError as exc:  # the database server does not answer
+        raise OSError(f"cannot open the ledger at {display_url(url)}: {exc}") from exc
+    try:
+        await ledger.open()
+    except OSError as exc:  # the database server does not answer, a directory is not writable
+        await ledger.close()
+        raise OSError(f"cannot open the ledger at {display_url(url)}: {exc}") from exc
+    try:
         return await work(ledger)
+    finally:
+        await ledger.close()
 
 
 # -- demo ---------------------------------------------------------------------------------------
@@ -122,7 +325,7 @@ def demo(
         else:
             from convoledger.demo import run_demo
 
-            run_demo(console, per_format=limit)
+            run_demo(_stdout(), per_format=limit)
     except (ValueError, OSError, RuntimeError) as exc:
         _fail(str(exc))
 
@@ -143,16 +346,89 @@ def _multichat_demo(storage_path: Path | None, delay: float) -> None:
 @user_app.command("create")
 def user_create(
     name: Annotated[str, typer.Argument(help="Account name (created if missing).")],
+    label: Annotated[
+        str | None, typer.Option(help="A note kept with the token (listed by `user tokens`).")
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Create account NAME if missing, issue a new API token for it, print the token alone."""
+    """Create account NAME if missing, issue a new API token for it, print the token alone.
+
+    Only the token's SHA-256 is stored: this is the one time it is shown. `convoledger user
+    tokens NAME` lists an account's tokens by id; `convoledger user revoke ID` revokes one."""
     from convoledger.api.auth import issue_api_key
 
     async def work(ledger: Any) -> str:
-        return await issue_api_key(ledger.store, name)
+        return await issue_api_key(ledger.store, name, label)
 
-    token = _run(lambda: _with_ledger(database_url, name, work))
+    token = _run(lambda: _with_ledger(database_url, name, work, create=True))
     sys.stdout.write(token + "\n")
+
+
+@user_app.command("tokens")
+def user_tokens(
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List the API tokens of account NAME: id, label and when each was issued (UTC).
+
+    Tokens are stored hashed, so a token cannot be shown again; its id (the first 12 hex digits
+    of its SHA-256) names it for `convoledger user revoke ID`."""
+    from rich.table import Table
+
+    async def work(ledger: Any) -> Any:
+        return await ledger.store.list_api_keys(name)
+
+    keys = _run(lambda: _with_ledger(database_url, name, work))
+    if not keys:
+        _stdout().print(f"account {name!r} has no API tokens", highlight=False)
+        return
+    table = Table(title=f"{len(keys)} API token(s) of {name}")
+    table.add_column("id", no_wrap=True)
+    table.add_column("label")
+    table.add_column("created (UTC)", no_wrap=True)
+    for key in keys:
+        created = key.created_at.strftime("%Y-%m-%d %H:%M:%S") if key.created_at else "unknown"
+        table.add_row(key.key_id, key.label or "", created)
+    _stdout().print(table)
+
+
+@user_app.command("revoke")
+def user_revoke(
+    token_or_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="TOKEN-OR-ID",
+            help="The token itself (clg_…), or its id from `user tokens` (at least 8 hex digits).",
+        ),
+    ],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke one API token: it stops authenticating at once."""
+    from convoledger.api.auth import TOKEN_PREFIX, hash_token
+    from convoledger.errors import NotFound
+    from convoledger.store.base import KEY_ID_LENGTH
+
+    if token_or_id.startswith(TOKEN_PREFIX):
+        prefix, shown = hash_token(token_or_id), "the given token"
+    else:
+        prefix, shown = token_or_id.strip().lower(), f"id {token_or_id!r}"
+        if len(prefix) < 8 or any(c not in "0123456789abcdef" for c in prefix):
+            _fail(
+                f"{token_or_id!r} is neither a token (clg_…) nor a token id "
+                f"({KEY_ID_LENGTH} hex digits, as `convoledger user tokens NAME` lists them; at least 8)"
+            )
+
+    async def work(ledger: Any) -> Any:
+        keys = await ledger.store.list_api_keys(key_hash_prefix=prefix)
+        if not keys:
+            raise NotFound(f"no API token matches {shown}")
+        if len(keys) > 1:
+            raise ValueError(f"{shown} matches {len(keys)} tokens; give more digits of the id")
+        return await ledger.store.delete_api_key(keys[0].key_hash)
+
+    key = _run(lambda: _with_ledger(database_url, "system", work))
+    label = f" ({key.label})" if key.label else ""
+    _stdout().print(f"revoked token {key.key_id}{label} of account {key.account}", highlight=False)
 
 
 # -- import / export ----------------------------------------------------------------------------
@@ -163,13 +439,14 @@ def import_(
         str, typer.Option(help="The account that will own the conversations (created if missing).")
     ],
     format: Annotated[
-        str,
+        ImportFormat,
         typer.Option(
             "--format",
             "-f",
-            help="auto (detect from the first records) or one of: " + ", ".join(_import_formats()),
+            metavar="FORMAT",
+            help=f"{AUTO} (detect it from the first records) or one of: {', '.join(FORMAT_NAMES)}.",
         ),
-    ] = "auto",
+    ] = ImportFormat(AUTO),
     map_file: Annotated[
         Path | None,
         typer.Option(
@@ -183,61 +460,87 @@ def import_(
     """Import conversations; idempotent (a second import of the same file adds nothing).
 
     The format is detected unless given (two formats that fit equally are refused: pass
-    --format); --format bundle restores convoledger's own export bundles exactly."""
-    from convoledger.importers import FORMATS
-    from convoledger.importers.mapping import load_mapping
-    from convoledger.importing import AUTO, import_file
+    --format); --format bundle restores convoledger's own export bundles exactly.
 
-    if not file.exists():
-        _fail(f"no such file: {file}")
-    if format != AUTO and format not in FORMATS:
-        _fail(f"unknown format {format!r}; use auto or one of: {', '.join(FORMATS)}")
+    Exit status: 0 = every record imported (or already present); 2 = some records were skipped
+    (each is listed on stderr with its line) and the rest imported; 1 = nothing was imported
+    (no record held a conversation), the file broke part-way (the conversations committed
+    before the break are counted; importing the file again adds the rest), or another error."""
+    if not file.is_file():
+        _fail(f"no such file: {file}" if not file.exists() else f"not a file: {file}")
     mapping = None
     if map_file is not None:
-        try:
-            mapping = load_mapping(map_file)
-        except (ValueError, OSError) as exc:
-            _fail(str(exc))
+        from convoledger.importers.mapping import load_mapping
+
+        mapping = load_mapping(map_file)
+    from convoledger.importing import ImportInterrupted, import_file
+
+    size = file.stat().st_size
 
     async def work(ledger: Any) -> Any:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
         with Progress(
             TextColumn("[bold]importing[/] {task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("records"),
+            DownloadColumn(),
+            TextColumn("{task.fields[records]} records"),
             TimeElapsedColumn(),
-            console=err_console,
-            transient=False,
+            console=_stderr(),
         ) as progress:
-            task = progress.add_task(file.name, total=None)
+            task = progress.add_task(file.name, total=size, records=0)
             return await import_file(
-                ledger, file, format, on_record=lambda n: progress.update(task, completed=n), mapping=mapping
+                ledger,
+                file,
+                str(format.value),
+                on_record=lambda n: progress.update(task, records=n),
+                mapping=mapping,
+                on_bytes=lambda n: progress.update(task, completed=n),
             )
 
-    report = _run(lambda: _with_ledger(database_url, owner, work))
-    if report.detected:
-        err_console.print(f"format: detected {report.detected}", highlight=False)
-    for problem in report.errors[:50]:
-        err_console.print(f"[yellow]skipped[/] line {problem.line}: {problem.reason}", highlight=False)
-    if len(report.errors) > 50:
-        err_console.print(f"[yellow]… and {len(report.errors) - 50} more skipped records[/]")
+    try:
+        report = _run(lambda: _with_ledger(database_url, owner, work, create=True))
+    except ImportInterrupted as exc:
+        _report_skipped(exc.report)
+        _fail(str(exc))
+    _report_skipped(report)
+    out = _stdout()
     if report.reference:
-        console.print(
+        out.print(
             f"{len(report.reference)} reference record(s), not conversations (nothing stored): "
             f"{report.reference[0]}{' …' if len(report.reference) > 1 else ''}",
             highlight=False,
         )
-    console.print(
+    out.print(
         f"imported {report.created} conversations ({report.messages} messages) as {report.format}, "
         f"{report.existing} already present, {len(report.errors)} skipped "
-        f"in {report.seconds:.1f} s"
+        f"in {report.seconds:.1f} s",
+        highlight=False,
+        soft_wrap=True,
     )
+    if report.created + report.existing == 0:
+        _fail(f"nothing imported from {file}: none of its {report.records} records held a conversation")
+    if report.errors:
+        _print_error(
+            f"{len(report.errors)} of the {report.records} records of {file} were skipped (listed above); "
+            "the rest were imported"
+        )
+        raise typer.Exit(EXIT_SKIPPED)
 
 
-def _import_formats() -> list[str]:
-    from convoledger.importers import FORMATS
+def _report_skipped(report: Any) -> None:
+    """The detected format and the skipped records (the first 50), on stderr."""
+    from rich.text import Text
 
-    return list(FORMATS)
+    err = _stderr()
+    if report.detected:
+        err.print(f"format: detected {report.detected}", highlight=False, markup=False)
+    for problem in report.errors[:50]:
+        line = Text("skipped", style="yellow")
+        line.append(f" line {problem.line}: {problem.reason}")
+        err.print(line, soft_wrap=True)
+    if len(report.errors) > 50:
+        err.print(Text(f"… and {len(report.errors) - 50} more skipped records", style="yellow"))
 
 
 @app.command()
@@ -252,6 +555,7 @@ def export(
 ) -> None:
     """Export one session as JSON (the agent-session seed's document with the lossless bundle
     inside, as ``GET …/export`` gives it) or its messages as CSV."""
+    import orjson
 
     async def work(ledger: Any) -> bytes:
         if format is ExportFormat.csv:
@@ -264,13 +568,14 @@ def export(
         sys.stdout.flush()
     else:
         output.write_bytes(data)
-        err_console.print(f"wrote {output}")
+        _stderr().print(f"wrote {output}", highlight=False, markup=False)
 
 
 # -- browsing -----------------------------------------------------------------------------------
 @app.command()
 def stats(owner: Annotated[str, typer.Option(help="The account.")], database_url: DatabaseUrl = None) -> None:
     """Counts of sessions and messages, per status and per kind."""
+    from rich.table import Table
 
     async def work(ledger: Any) -> Any:
         return await ledger.stats()
@@ -288,50 +593,64 @@ def stats(owner: Annotated[str, typer.Option(help="The account.")], database_url
         table.add_row(f"status {status}", str(n))
     for kind, n in sorted(result.by_kind.items()):
         table.add_row(f"kind {kind}", str(n))
-    console.print(table)
+    _stdout().print(table)
 
 
 @sessions_app.command("list")
 def sessions_list(
     owner: Annotated[str, typer.Option(help="The account.")],
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
-    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    status: Annotated[ConversationStatus | None, typer.Option(help="Only this status.")] = None,
     search: Annotated[str | None, typer.Option(help="Text in the session name.")] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """The most recently updated sessions."""
-    from convoledger.models.status import parse_status
+    """The most recently updated sessions: the name `show` and `export` take (the session_id,
+    else the id) with the title under it, then status, messages and last activity (UTC). A
+    terminal 100 or more columns wide also shows the kind."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     from convoledger.store.base import ConversationQuery
 
-    query = ConversationQuery(
-        status=parse_status(status) if status else None, name_contains=search, limit=limit
-    )
+    query = ConversationQuery(status=status, name_contains=search, limit=limit)
 
     async def work(ledger: Any) -> Any:
         return await ledger.list_conversations(query)
 
     page = _run(lambda: _with_ledger(database_url, owner, work))
-    table = Table(title=f"{page.total} sessions")
-    for col in ("id", "session_id", "kind", "status", "messages", "last activity", "name / topic"):
-        table.add_column(col, overflow="fold")
-    for conv in page.items:
-        table.add_row(
-            conv.id,
-            conv.session_id or "",
-            conv.kind.value,
-            conv.status.value,
-            str(conv.message_count),
-            conv.last_activity_at.strftime("%Y-%m-%d %H:%M:%S"),
-            conv.name or conv.topic or "",
-        )
-    console.print(table)
+    out = _stdout()
+    wide = out.width >= 100
+    names = [conv.session_id or conv.id for conv in page.items]
+    # The session name is never folded: it is what a user copies into `show` / `export`. The
+    # title under it is cut to the name column's width, so it never widens the table.
+    name_width = max([24, *map(len, names)])
+    table = Table(title=f"{page.total} sessions", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("session / title", no_wrap=True, min_width=name_width)
+    if wide:
+        table.add_column("kind", no_wrap=True)
+    table.add_column("status", overflow="fold", min_width=6)
+    table.add_column("msgs", justify="right", no_wrap=True)
+    table.add_column("last activity", no_wrap=True)
+    for name, conv in zip(names, page.items, strict=True):
+        cell = Text(name, style="bold")
+        title = " ".join((conv.name or conv.topic or "").split())
+        if title:
+            cut = title if len(title) <= name_width else title[: name_width - 1] + "…"
+            cell.append("\n" + cut, style="dim")
+        row: list[Any] = [cell]
+        if wide:
+            row.append(conv.kind.value)
+        row += [conv.status.value, str(conv.message_count), conv.last_activity_at.strftime("%Y-%m-%d %H:%M")]
+        table.add_row(*row)
+    out.print(table)
 
 
 @app.command()
 def show(
     session: Annotated[str, typer.Argument(help="Session id, external session_id or session_key.")],
     owner: Annotated[str, typer.Option(help="The account that owns it.")],
-    last: Annotated[int | None, typer.Option(help="Only the most recent N messages.")] = None,
+    last: Annotated[int | None, typer.Option(min=1, help="Only the most recent N messages.")] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """A readable transcript: participants, roles, message types, tool calls."""
@@ -340,10 +659,12 @@ def show(
 
     async def work(ledger: Any) -> Any:
         conv = await ledger.resolve(session)
-        return conv, await ledger.messages(conv, MessageQuery(last=last))
+        messages = await ledger.messages(conv, MessageQuery(last=last))
+        total = await ledger.count(conv) if last is not None else len(messages)
+        return conv, messages, total
 
-    conv, messages = _run(lambda: _with_ledger(database_url, owner, work))
-    render_transcript(console, conv, messages)
+    conv, messages, total = _run(lambda: _with_ledger(database_url, owner, work))
+    render_transcript(_stdout(), conv, messages, total=total)
 
 
 @app.command()
@@ -361,12 +682,14 @@ def sweep(
         return len(events), deleted
 
     moved, deleted = _run(lambda: _with_ledger(database_url, "system", work))
-    console.print(f"{moved} lifecycle transitions, {deleted} sessions deleted")
+    _stdout().print(f"{moved} lifecycle transitions, {deleted} sessions deleted")
 
 
 @app.command()
 def providers() -> None:
     """The provider capability registry: stateful APIs, identifiers, notes."""
+    from rich.table import Table
+
     from convoledger.providers.capabilities import capabilities_as_dict
 
     data = capabilities_as_dict()
@@ -382,7 +705,7 @@ def providers() -> None:
                 "yes" if api["sdk_session_support"] else "no",
                 ", ".join(api["supported_identifiers"]),
             )
-    console.print(table)
+    _stdout().print(table)
 
 
 # -- service ------------------------------------------------------------------------------------
@@ -397,8 +720,36 @@ def serve(
 
     from convoledger.api.app import create_app
 
+    console = _stdout()
     console.print(f"convoledger serving {_url(database_url)} at http://{host}:{port} (docs: /docs)")
     uvicorn.run(create_app(_url(database_url)), host=host, port=port, log_level="info")
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Exit with a clear message when ``host:port`` cannot be bound (another server on it, or a
+    privileged port): checked before anything is imported or issued. Binds the way uvicorn
+    does (``SO_REUSEADDR``), so a port merely in TIME_WAIT counts as free."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        _fail(f"cannot serve on {host}:{port}: {exc}; check --host")
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            _fail(
+                f"cannot serve on {host}:{port}: {reason} (is another server running there?); "
+                "pick another port with --port"
+            )
+
+
+#: Label of the token ``quickstart`` issues (it reuses one carrying this label).
+QUICKSTART_LABEL = "quickstart"
 
 
 @app.command()
@@ -410,41 +761,92 @@ def quickstart(
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Import and print the token, then exit.")
     ] = False,
+    new_token: Annotated[
+        bool,
+        typer.Option(
+            "--new-token", help="Revoke the token an earlier quickstart issued and print a new one."
+        ),
+    ] = False,
 ) -> None:
-    """The main job: import the bundled real sample into the ledger, issue a token, serve the API."""
-    from convoledger.api.auth import issue_api_key
-    from convoledger.importing import import_sample
+    """The main job: import the bundled real sample into the ledger, issue a token, serve the API.
 
-    async def work(ledger: Any) -> tuple[Any, str]:
+    The port is checked first. A token is issued on the first run only (labelled
+    'quickstart'); later runs say which token exists and how to list, revoke or replace it
+    (--new-token). Run again, the import adds nothing (it is idempotent)."""
+    from convoledger.api.auth import issue_api_key
+    from convoledger.backends import display_url
+    from convoledger.importing import import_sample, sample_record_count
+
+    if not no_serve:
+        _check_port_free(host, port)
+
+    async def work(ledger: Any) -> tuple[Any, str | None, list[Any]]:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         with Progress(
             TextColumn("[bold]importing bundled sample[/]"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("records"),
             TimeElapsedColumn(),
-            console=err_console,
+            console=_stderr(),
         ) as progress:
-            task = progress.add_task("sample", total=None)
+            task = progress.add_task("sample", total=sample_record_count())
             report = await import_sample(ledger, on_record=lambda n: progress.update(task, completed=n))
-        token = await issue_api_key(ledger.store, owner)
-        return report, token
+        earlier = [k for k in await ledger.store.list_api_keys(owner) if k.label == QUICKSTART_LABEL]
+        if earlier and not new_token:
+            return report, None, earlier
+        for key in earlier:
+            await ledger.store.delete_api_key(key.key_hash)
+        return report, await issue_api_key(ledger.store, owner, QUICKSTART_LABEL), earlier
 
-    report, token = _run(lambda: _with_ledger(database_url, owner, work))
+    report, token, earlier = _run(lambda: _with_ledger(database_url, owner, work, create=True))
+    url = _url(database_url)
     base = f"http://{host}:{port}"
-    console.print(
+    out = _stdout()
+    out.print(
         f"sample: {report.created} conversations imported ({report.messages} messages), "
-        f"{report.existing} already present"
-    )
-    console.print(f"ledger: {_url(database_url)}")
-    console.print(f"token for account [bold]{owner}[/]: {token}", highlight=False, soft_wrap=True)
-    console.print(f"web UI: {base}/  (sign in with the token above)", highlight=False, soft_wrap=True)
-    console.print(
-        f"try:\n  curl -H 'Authorization: Bearer {token}' '{base}/api/agent-sessions?size=5'\n"
-        f"  curl -H 'Authorization: Bearer {token}' '{base}/api/stats'",
+        f"{report.existing} already present",
         highlight=False,
+    )
+    out.print(f"ledger: {display_url(url)}", highlight=False, markup=False, soft_wrap=True)
+    if token is not None:
+        if earlier:
+            out.print(f"revoked the earlier quickstart token {earlier[0].key_id}", highlight=False)
+        out.print(f"token for account {owner}: {token}", highlight=False, markup=False, soft_wrap=True)
+        bearer = token
+    else:
+        out.print(
+            f"account {owner} already has the token an earlier quickstart printed (id "
+            f"{earlier[0].key_id}); it is stored hashed and cannot be shown again. List tokens: "
+            f"convoledger user tokens {owner} · revoke one: convoledger user revoke ID · replace "
+            "it: convoledger quickstart --new-token",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        bearer = "$TOKEN"  # the user's saved token: `export TOKEN=…` before the curl lines
+    sign_in = "sign in with the token above" if token is not None else "sign in with that token"
+    if no_serve:
+        command = f"convoledger serve --port {port}"
+        if host != "127.0.0.1":
+            command += f" --host {host}"
+        if database_url:
+            command += f" --database-url '{database_url}'"
+        out.print(f"serve it with:\n  {command}", highlight=False, markup=False, soft_wrap=True)
+        out.print(f"then open the web UI: {base}/  ({sign_in})", highlight=False, markup=False)
+        return
+    out.print(f"web UI: {base}/  ({sign_in})", highlight=False, markup=False, soft_wrap=True)
+    if token is None:
+        out.print("with that token in $TOKEN (export TOKEN=clg_…):", highlight=False, markup=False)
+    out.print(
+        f'try:\n  curl -H "Authorization: Bearer {bearer}" "{base}/api/agent-sessions?size=5"\n'
+        f'  curl -H "Authorization: Bearer {bearer}" "{base}/api/stats"',
+        highlight=False,
+        markup=False,
         soft_wrap=True,
     )
-    if not no_serve:
-        serve(host=host, port=port, database_url=database_url)
+    serve(host=host, port=port, database_url=database_url)
 
 
 @db_app.command("upgrade")
@@ -457,7 +859,7 @@ def db_upgrade(database_url: DatabaseUrl = None) -> None:
     if not url.startswith(("sqlite", "postgres")):
         _fail(f"db upgrade applies to SQL databases only, not {url!r}")
     _run(lambda: upgrade_database(normalize_sql_url(url)))
-    console.print(f"database at {url} is at the newest schema")
+    _stdout().print(f"database at {url} is at the newest schema", highlight=False, markup=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point

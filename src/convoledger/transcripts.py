@@ -92,7 +92,14 @@ def summary_line(conversation: ConversationRecord, message_count: int | None = N
     return line
 
 
-def _header(conversation: ConversationRecord, message_count: int, goal_chars: int | None) -> Panel:
+def _count(shown: int, total: int | None) -> str:
+    """``"30"``, or ``"8 of 30"`` when only the most recent ``shown`` of ``total`` are printed."""
+    return str(shown) if total is None or total == shown else f"{shown} of {total}"
+
+
+def _header(
+    conversation: ConversationRecord, message_count: int, goal_chars: int | None, total: int | None = None
+) -> Panel:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", no_wrap=True)
     grid.add_column()
@@ -130,7 +137,7 @@ def _header(conversation: ConversationRecord, message_count: int, goal_chars: in
             f"created {_time(conversation.created_at)} · last activity {_time(conversation.last_activity_at)}"
         ),
     )
-    grid.add_row("messages", Text(str(message_count)))
+    grid.add_row("messages", Text(_count(message_count, total)))
     title = Text(conversation.name or conversation.session_id or conversation.id, style="bold")
     return Panel(grid, title=title, title_align="left", border_style="blue")
 
@@ -187,14 +194,17 @@ def render_transcript(
     max_chars: int | None = 600,
     max_messages: int | None = None,
     goal_chars: int | None = 800,
+    total: int | None = None,
 ) -> None:
     """Print a readable transcript of ``conversation`` with ``messages`` (in ledger order).
 
     ``max_chars`` cuts each message's content (``None`` = whole); ``max_messages`` prints only
     the first N messages and says how many were left out; ``goal_chars`` cuts the JSON of
-    ``current_goal``. Content is printed as plain text (never interpreted as markup).
+    ``current_goal``; ``total`` is how many messages the conversation holds when ``messages``
+    are only some of them (the header then reads "8 of 30"). Content is printed as plain text
+    (never interpreted as markup).
     """
-    console.print(_header(conversation, len(messages), goal_chars))
+    console.print(_header(conversation, len(messages), goal_chars, total))
     labels = _labels(conversation)
     styles = _styles(conversation)
     shown = messages if max_messages is None else messages[:max_messages]

@@ -35,9 +35,12 @@ def _unavailable(what: str) -> None:
     pytest.skip(f"{what} not available; {HINT}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """A headless Debian Chromium (Playwright ``Browser``), shared by the UI tests."""
+    """A headless Debian Chromium (Playwright ``Browser``), shared by one module's UI tests.
+
+    Module scope, not session: Playwright's sync API runs an event loop in this thread while it
+    is open, and an async test collected after the UI tests could not start its own loop."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

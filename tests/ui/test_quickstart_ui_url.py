@@ -19,7 +19,9 @@ def test_quickstart_prints_the_web_ui_url(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert "web UI: http://127.0.0.1:8123/  (sign in with the token above)" in lines
-    assert lines.index("web UI: http://127.0.0.1:8123/  (sign in with the token above)") > next(
-        i for i, line in enumerate(lines) if line.startswith("token for account")
-    )
+    # --no-serve: the server is not running yet, so the UI's URL follows the serve command.
+    ui_line = "then open the web UI: http://127.0.0.1:8123/  (sign in with the token above)"
+    assert ui_line in lines
+    token_line = next(i for i, line in enumerate(lines) if line.startswith("token for account"))
+    assert lines.index(ui_line) > token_line
+    assert lines.index(ui_line) > lines.index("serve it with:")

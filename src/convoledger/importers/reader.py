@@ -20,10 +20,11 @@ position of the failing item and stops. Numbers are Python ``int``/``float`` (ne
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from os import PathLike
 from typing import Any
@@ -61,13 +62,19 @@ class _Prefixed:
         return self._stream.read(size)
 
 
-def _open_binary(path: str | PathLike[str]) -> io.BufferedReader:
-    with open(path, "rb") as probe:
-        magic = probe.read(2)
-    if magic == GZIP_MAGIC:
-        # GzipFile(path) opens, owns and closes the underlying file (unlike fileobj=…)
-        return io.BufferedReader(gzip.GzipFile(path, "rb"), buffer_size=1 << 16)
-    return io.BufferedReader(io.FileIO(path, "rb"), buffer_size=1 << 16)
+@contextlib.contextmanager
+def _open_binary(path: str | PathLike[str]) -> Iterator[tuple[io.BufferedReader, io.FileIO]]:
+    """The decoded byte stream of ``path`` (gunzipped when it starts with the gzip magic) and the
+    raw file under it, whose ``tell()`` is how many bytes of the file were read so far."""
+    with contextlib.ExitStack() as stack:
+        raw = stack.enter_context(io.FileIO(path, "rb"))
+        magic = raw.read(2)
+        raw.seek(0)
+        if magic == GZIP_MAGIC:
+            decoded: Any = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+        else:
+            decoded = raw
+        yield stack.enter_context(io.BufferedReader(decoded, buffer_size=1 << 16)), raw
 
 
 def _skip_leading_blank(fh: io.BufferedReader) -> tuple[bytes, int]:
@@ -94,18 +101,28 @@ def _skip_leading_blank(fh: io.BufferedReader) -> tuple[bytes, int]:
         fh.read(len(chunk))
 
 
-def open_records(path: str | PathLike[str]) -> Iterator[tuple[int, Any]]:
+def open_records(
+    path: str | PathLike[str], on_bytes: Callable[[int], None] | None = None
+) -> Iterator[tuple[int, Any]]:
     """Yield ``(position, record)`` from the file at ``path``, streaming (see module docstring).
 
     ``record`` is the decoded JSON value, or an ``UnreadableRecord`` for an undecodable one.
-    Raises ``FileNotFoundError``/``OSError`` if the file cannot be opened and ``ValueError`` if
-    its gzip stream is corrupt.
+    ``on_bytes(n)`` (optional) is called before each record is yielded, and once at the end,
+    with ``n`` = bytes of the file read so far (of the compressed file for gzip; reading runs
+    up to 64 KiB ahead), for progress against the file's size. Raises
+    ``FileNotFoundError``/``OSError`` if the file cannot be opened or read and ``ValueError``
+    if its gzip stream is corrupt or truncated (records before the break were yielded).
     """
-    with _open_binary(path) as fh:
+    with _open_binary(path) as (fh, raw):
         try:
-            yield from _records(fh)
+            for item in _records(fh):
+                if on_bytes is not None:
+                    on_bytes(raw.tell())
+                yield item
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
             raise ValueError(f"{path}: corrupt or truncated gzip stream ({exc})") from exc
+        if on_bytes is not None:
+            on_bytes(raw.tell())
 
 
 def _records(fh: io.BufferedReader) -> Iterator[tuple[int, Any]]:

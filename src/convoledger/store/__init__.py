@@ -6,6 +6,7 @@ The SQL backend (``convoledger.store.sql.SqlStore``) is imported lazily by
 
 from convoledger.store.base import (
     Account,
+    ApiKey,
     ConversationPage,
     ConversationQuery,
     MessageQuery,
@@ -17,6 +18,7 @@ from convoledger.store.memory import MemoryStore
 
 __all__ = [
     "Account",
+    "ApiKey",
     "ConversationPage",
     "ConversationQuery",
     "JsonFilesStore",

@@ -142,6 +142,33 @@ class Account:
     created_at: datetime
 
 
+#: Hex digits of a key hash shown as an API key's id (``ApiKey.key_id``): 48 bits, so ids of one
+#: ledger's keys do not collide in practice; a longer prefix is accepted wherever an id is.
+KEY_ID_LENGTH = 12
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An issued API key as the store keeps it — never the token itself.
+
+    ``key_hash``: hex SHA-256 of the token (``api.auth.hash_token``); ``account``: the account
+    it authenticates as; ``label``: free text given when it was issued (``None`` for none);
+    ``created_at``: when it was issued (aware UTC; ``None`` only for a key a JSON-files ledger
+    recorded before issue 16, which kept no time).
+    """
+
+    key_hash: str
+    account: str
+    label: str | None
+    created_at: datetime | None
+
+    @property
+    def key_id(self) -> str:
+        """The short id shown for the key: the first ``KEY_ID_LENGTH`` hex digits of its hash.
+        It identifies the key without revealing the token (a hash cannot be turned back)."""
+        return self.key_hash[:KEY_ID_LENGTH]
+
+
 @dataclass(frozen=True)
 class OwnerStats:
     """Counts for one owner (``GET /api/stats``): conversations, active ones, messages (the sum
@@ -185,6 +212,19 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def account_for_key(self, key_hash: str) -> Account | None:
         """The account a key hash belongs to, or ``None``."""
+
+    @abc.abstractmethod
+    async def list_api_keys(self, account: str | None = None, *, key_hash_prefix: str = "") -> list[ApiKey]:
+        """The API keys of ``account`` (every account's when ``None``) whose hash starts with
+        ``key_hash_prefix`` (lowercase hex, ``""`` = any), oldest first (``created_at``, then
+        ``key_hash``). An unknown account has none. ``ValueError`` for a prefix that is not
+        lowercase hex (at most 64 digits)."""
+
+    @abc.abstractmethod
+    async def delete_api_key(self, key_hash: str) -> ApiKey:
+        """Revoke the key with this exact hash: it no longer authenticates (``account_for_key``
+        gives ``None`` at once, on every backend and through the Redis cache, which never
+        caches keys). Returns the key as it was; ``NotFound`` if no key has this hash."""
 
     # -- conversations ------------------------------------------------------------------------
     @abc.abstractmethod

@@ -3,7 +3,8 @@
 The simple durable backend: no server, human-readable files, safe for several OS processes
 writing the same root at once. Layout (every name from a caller is escaped by ``fs_name``)::
 
-    <root>/_accounts.json                    accounts and API-key hashes (under _accounts.lock)
+    <root>/_accounts.json                    accounts and API-key hashes, each key with its
+                                             account, label and created_at (under _accounts.lock)
     <root>/<owner>/owner.lock                guards index.json, creation and deletion
     <root>/<owner>/index.json                {"session_id": {sid: id}, "session_key": {key: id},
                                               "branches": {parent id: {branch id: forked_at_seq}}}
@@ -86,6 +87,7 @@ from convoledger.store import querying as q
 from convoledger.store.base import (
     UPDATABLE_CONVERSATION_FIELDS,
     Account,
+    ApiKey,
     ConversationPage,
     ConversationQuery,
     EventQuery,
@@ -96,6 +98,18 @@ from convoledger.store.base import (
 from convoledger.store.jsonfiles_events import EventTxn, event_txn, read_head
 
 T = TypeVar("T")
+
+
+def _api_key(key_hash: str, entry: dict[str, Any]) -> ApiKey:
+    """An ``ApiKey`` from its ``_accounts.json`` entry."""
+    created_at = entry.get("created_at")
+    return ApiKey(
+        key_hash=key_hash,
+        account=entry["account"],
+        label=entry.get("label"),
+        created_at=ensure_utc(created_at) if created_at else None,
+    )
+
 
 #: Version of the on-disk layout written into every ``conversation.json``.
 LAYOUT_FORMAT = 1
@@ -552,7 +566,12 @@ class JsonFilesStore(Store):
             bound = data["keys"].get(key_hash)
             if bound is not None and bound["account"] != account:
                 raise Conflict("this API key is already bound to another account")
-            data["keys"][key_hash] = {"account": account, "label": label}
+            created_at = bound.get("created_at") if bound is not None else None
+            data["keys"][key_hash] = {
+                "account": account,
+                "label": label,
+                "created_at": created_at or utcnow().isoformat(),
+            }
             return None, True
 
         await self._accounts(fn)
@@ -566,6 +585,32 @@ class JsonFilesStore(Store):
                 return None, False
             name = bound["account"]
             return Account(name=name, created_at=ensure_utc(data["accounts"][name]["created_at"])), False
+
+        return await self._accounts(fn)
+
+    async def list_api_keys(self, account: str | None = None, *, key_hash_prefix: str = "") -> list[ApiKey]:
+        """See ``Store.list_api_keys`` (a key recorded before keys had a time has
+        ``created_at=None``)."""
+        q.check_key_hash_prefix(key_hash_prefix)
+
+        def fn(data: dict[str, Any]) -> tuple[list[ApiKey], bool]:
+            found = [
+                _api_key(key_hash, entry)
+                for key_hash, entry in data["keys"].items()
+                if (account is None or entry["account"] == account) and key_hash.startswith(key_hash_prefix)
+            ]
+            return sorted(found, key=q.api_key_order), False
+
+        return await self._accounts(fn)
+
+    async def delete_api_key(self, key_hash: str) -> ApiKey:
+        """See ``Store.delete_api_key``."""
+
+        def fn(data: dict[str, Any]) -> tuple[ApiKey, bool]:
+            entry = data["keys"].pop(key_hash, None)
+            if entry is None:
+                raise NotFound("no API key has this hash")
+            return _api_key(key_hash, entry), True
 
         return await self._accounts(fn)
 

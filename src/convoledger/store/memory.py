@@ -55,6 +55,7 @@ from convoledger.store import lineage, outbox
 from convoledger.store import querying as q
 from convoledger.store.base import (
     Account,
+    ApiKey,
     ConversationPage,
     ConversationQuery,
     MessageQuery,
@@ -101,7 +102,7 @@ class MemoryStore(Store):
     def __init__(self) -> None:
         self._owners: dict[str, dict[str, _Conversation]] = {}
         self._accounts: dict[str, Account] = {}
-        self._keys: dict[str, tuple[str, str | None]] = {}
+        self._keys: dict[str, ApiKey] = {}
         self._events: dict[str, list[EventRecord]] = {}
         self._event_ids: dict[str, list[int]] = {}
 
@@ -166,14 +167,32 @@ class MemoryStore(Store):
         if not isinstance(key_hash, str) or not key_hash:
             raise ValueError("key_hash must be a non-empty string")
         bound = self._keys.get(key_hash)
-        if bound is not None and bound[0] != account:
+        if bound is not None and bound.account != account:
             raise Conflict("this API key is already bound to another account")
-        self._keys[key_hash] = (account, label)
+        created_at = bound.created_at if bound is not None else utcnow()
+        self._keys[key_hash] = ApiKey(key_hash=key_hash, account=account, label=label, created_at=created_at)
 
     async def account_for_key(self, key_hash: str) -> Account | None:
         """See ``Store.account_for_key``."""
         bound = self._keys.get(key_hash)
-        return self._accounts.get(bound[0]) if bound else None
+        return self._accounts.get(bound.account) if bound else None
+
+    async def list_api_keys(self, account: str | None = None, *, key_hash_prefix: str = "") -> list[ApiKey]:
+        """See ``Store.list_api_keys``."""
+        q.check_key_hash_prefix(key_hash_prefix)
+        found = [
+            key
+            for key in self._keys.values()
+            if (account is None or key.account == account) and key.key_hash.startswith(key_hash_prefix)
+        ]
+        return sorted(found, key=q.api_key_order)
+
+    async def delete_api_key(self, key_hash: str) -> ApiKey:
+        """See ``Store.delete_api_key``."""
+        key = self._keys.pop(key_hash, None)
+        if key is None:
+            raise NotFound("no API key has this hash")
+        return key
 
     # -- conversations --------------------------------------------------------------------------
     async def create_conversation(

@@ -27,7 +27,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -37,6 +37,7 @@ from convoledger.models.status import ConversationStatus, LifecycleEvent, parse_
 from convoledger.models.timeutil import ensure_utc
 from convoledger.store.base import (
     UPDATABLE_CONVERSATION_FIELDS,
+    ApiKey,
     ConversationPage,
     ConversationQuery,
     MessageQuery,
@@ -405,6 +406,21 @@ def check_owner(owner_id: str) -> None:
     """``ValueError`` unless ``owner_id`` is a non-empty string."""
     if not isinstance(owner_id, str) or not owner_id:
         raise ValueError(f"owner_id must be a non-empty string, got {owner_id!r}")
+
+
+_HEX_PREFIX = re.compile(r"[0-9a-f]{0,64}")
+
+
+def check_key_hash_prefix(prefix: str) -> None:
+    """``ValueError`` unless ``prefix`` is lowercase hex of at most 64 digits (the start of a
+    SHA-256 hex digest, as ``Store.list_api_keys`` takes it)."""
+    if not isinstance(prefix, str) or not _HEX_PREFIX.fullmatch(prefix):
+        raise ValueError(f"key_hash_prefix must be lowercase hex (at most 64 digits), got {prefix!r}")
+
+
+def api_key_order(key: ApiKey) -> tuple[datetime, str]:
+    """Sort key of ``Store.list_api_keys``: oldest first, then by hash (no time sorts first)."""
+    return (key.created_at or datetime.min.replace(tzinfo=UTC), key.key_hash)
 
 
 def prepare_batch(conversation_id: str, messages: Sequence[MessageRecord]) -> list[MessageRecord]:

@@ -111,6 +111,7 @@ from convoledger.models.records import (
 from convoledger.models.status import ConversationStatus, LifecycleEvent
 from convoledger.store.base import (
     Account,
+    ApiKey,
     ConversationPage,
     ConversationQuery,
     MessageQuery,
@@ -453,6 +454,14 @@ class RedisCachedStore(Store):
     async def account_for_key(self, key_hash: str) -> Account | None:
         """See ``Store.account_for_key``."""
         return await self.inner.account_for_key(key_hash)
+
+    async def list_api_keys(self, account: str | None = None, *, key_hash_prefix: str = "") -> list[ApiKey]:
+        """See ``Store.list_api_keys``."""
+        return await self.inner.list_api_keys(account, key_hash_prefix=key_hash_prefix)
+
+    async def delete_api_key(self, key_hash: str) -> ApiKey:
+        """See ``Store.delete_api_key`` (keys are never cached: revocation is immediate)."""
+        return await self.inner.delete_api_key(key_hash)
 
     # -- conversations ------------------------------------------------------------------------
     async def create_conversation(

@@ -39,7 +39,14 @@ from convoledger.models.records import ConversationRecord, MemoryEntry, MessageR
 from convoledger.models.status import ConversationStatus, LifecycleEvent, make_transition
 from convoledger.store import lineage, outbox
 from convoledger.store import querying as q
-from convoledger.store.base import Account, ConversationPage, ConversationQuery, MessageQuery, OwnerStats
+from convoledger.store.base import (
+    Account,
+    ApiKey,
+    ConversationPage,
+    ConversationQuery,
+    MessageQuery,
+    OwnerStats,
+)
 from convoledger.store.sql.codec import MESSAGE_COLUMNS, Codec, dump_json
 from convoledger.store.sql.cx import Cx, IntegrityViolation, ReadPlan, StatementPlan, run_statement_plan
 from convoledger.store.sql.outbox_sql import record_events
@@ -109,6 +116,38 @@ def account_for_key(st: Statements, codec: Codec, key_hash: str) -> ReadPlan[Acc
         return Account(name=rows[0][0], created_at=codec.ts_out(rows[0][1])) if rows else None
 
     return ReadPlan(st.account_for_key, {"key_hash": key_hash}, finish)
+
+
+def _api_key(codec: Codec, row: Sequence[Any]) -> ApiKey:
+    return ApiKey(key_hash=row[0], account=row[1], label=row[2], created_at=codec.ts_out(row[3]))
+
+
+def list_api_keys(
+    st: Statements, codec: Codec, account: str | None, key_hash_prefix: str
+) -> ReadPlan[list[ApiKey]]:
+    """The keys of ``account`` (all when ``None``) whose hash starts with ``key_hash_prefix``
+    (checked lowercase hex by the caller), oldest first."""
+    params: dict[str, Any] = {}
+    if account is not None:
+        params["account"] = account
+    if key_hash_prefix:
+        params["prefix"] = key_hash_prefix
+    stmt = st.api_keys_where[(account is not None, bool(key_hash_prefix))]
+
+    def finish(rows: list[Sequence[Any]]) -> list[ApiKey]:
+        return [_api_key(codec, row) for row in rows]
+
+    return ReadPlan(stmt, params, finish)
+
+
+def delete_api_key(cx: Cx, key_hash: str) -> ApiKey:
+    """Remove the key with this hash and return it; ``NotFound`` if there is none."""
+    with cx.write():
+        row = cx.first(cx.st.api_key_row, {"key_hash": key_hash})
+        if row is None:
+            raise NotFound("no API key has this hash")
+        cx.execute(cx.st.api_key_delete, {"key_hash": key_hash})
+    return _api_key(cx.codec, row)
 
 
 # -- conversations ----------------------------------------------------------------------------

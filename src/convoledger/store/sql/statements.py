@@ -340,6 +340,23 @@ class Statements:
             .select_from(K.join(A, A.c.name == K.c.account))
             .where(K.c.key_hash == bp("key_hash"))
         )
+        api_key_cols = (K.c.key_hash, K.c.account, K.c.label, K.c.created_at)
+        self.api_key_row = q(sa.select(*api_key_cols).where(K.c.key_hash == bp("key_hash")))
+        self.api_key_delete = q(sa.delete(K).where(K.c.key_hash == bp("key_hash")))
+        #: ``api_keys_where[(by_account, by_prefix)]``: the keys, oldest first, filtered by
+        #: ``account`` and/or ``prefix`` (a lowercase hex prefix: no LIKE wildcards in it).
+        self.api_keys_where = {
+            (by_account, by_prefix): q(
+                sa.select(*api_key_cols)
+                .where(
+                    K.c.account == bp("account") if by_account else sa.true(),
+                    K.c.key_hash.like(bp("prefix") + "%") if by_prefix else sa.true(),
+                )
+                .order_by(K.c.created_at, K.c.key_hash)
+            )
+            for by_account in (False, True)
+            for by_prefix in (False, True)
+        }
 
         # conversations
         self.conv_get = q(sa.select(*CONV_COLS).where(owner_conv))

@@ -37,6 +37,7 @@ from convoledger.store import lineage, outbox
 from convoledger.store import querying as q
 from convoledger.store.base import (
     Account,
+    ApiKey,
     ConversationPage,
     ConversationQuery,
     MessageQuery,
@@ -164,6 +165,15 @@ class SqlStore(Store):
     async def account_for_key(self, key_hash: str) -> Account | None:
         """See ``Store.account_for_key``."""
         return await self._read(ops.account_for_key(self._st, self._codec, key_hash))
+
+    async def list_api_keys(self, account: str | None = None, *, key_hash_prefix: str = "") -> list[ApiKey]:
+        """See ``Store.list_api_keys``."""
+        q.check_key_hash_prefix(key_hash_prefix)
+        return await self._read(ops.list_api_keys(self._st, self._codec, account, key_hash_prefix))
+
+    async def delete_api_key(self, key_hash: str) -> ApiKey:
+        """See ``Store.delete_api_key``."""
+        return await self._run(ops.delete_api_key, key_hash, write=True)
 
     # -- conversations ------------------------------------------------------------------------
     async def create_conversation(
