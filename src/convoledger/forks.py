@@ -101,7 +101,7 @@ async def list_history(
     if len(segs) == 1 and segs[0].after == 0:
         return await store.list_messages(owner_id, segs[0].conversation_id, query)
     if query.last is not None:
-        need, picked = query.last, []
+        need, picked = query.last, list[MessageRecord]()
         for seg in segs:
             bounds = seg.bounds(query)
             if need <= 0:

@@ -727,7 +727,10 @@ class Ledger:
             raise ValueError(f"malformed bundle: {exc}") from exc
         if conversation.parent_id is not None:
             messages = await self._own_part_of_branch_bundle(conversation, messages)
-        for item in (*messages, *events, *memory, *calls):
+        entries: list[MessageRecord | LifecycleEvent | MemoryEntry | ProviderCallRecord] = [
+            *messages, *events, *memory, *calls
+        ]
+        for item in entries:
             if item.conversation_id != conversation.id:
                 raise ValueError(
                     f"malformed bundle: an entry belongs to conversation {item.conversation_id!r}, "

@@ -200,8 +200,8 @@ class EventHub:
             log.warning("could not publish an event wake-up to Redis: %s", exc)
 
     # -- PostgreSQL LISTEN --------------------------------------------------------------------
-    def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
-        self.wake(payload)
+    def _on_notify(self, conn: Any, pid: int, channel: str, payload: object) -> None:
+        self.wake(str(payload))
 
     async def _listen_postgres(self, first: asyncio.Future[None]) -> None:
         dsn = self.postgres_dsn or ""
@@ -256,7 +256,7 @@ class EventHub:
             finally:
                 self.connected.clear()
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
             await asyncio.sleep(RECONNECT_SECONDS)
 
 

@@ -86,7 +86,7 @@ def _convert(record: Any, line: int, ctx: ImportContext) -> list[ImportedConvers
     rec = require_dict(record, "record")
     question = require_list(rec.get("question"), "question")
     truth = require_list(rec.get("ground_truth", []), "ground_truth", non_empty=False)
-    missed = rec.get("missed_function") if isinstance(rec.get("missed_function"), dict) else {}
+    missed: dict[Any, Any] = rec["missed_function"] if isinstance(rec.get("missed_function"), dict) else {}
     messages: list[MessageRecord] = []
     for t, raw_turn in enumerate(question):
         turn = require_list(raw_turn, f"question[{t}]", non_empty=False)

@@ -113,12 +113,12 @@ def _convert(record: Any, line: int, ctx: ImportContext) -> list[ImportedConvers
     session_id = f"{FORMAT}:{source_path or content_hash(rec)}"
     info = rec.get("info") if isinstance(rec.get("info"), dict) else {}
     task = next((m.content for m in messages if m.role == "user"), "")
-    metadata: dict[str, Any] = {
+    conv_metadata: dict[str, Any] = {
         "source_format": FORMAT,
         **{k: v for k, v in rec.items() if k not in ("history", "trajectory")},
     }
     if unmatched:
-        metadata["unmatched_steps"] = unmatched
+        conv_metadata["unmatched_steps"] = unmatched
     conversation = ConversationRecord(
         id=conversation_uuid(ctx.owner_id, session_id),
         owner_id=ctx.owner_id,
@@ -136,7 +136,7 @@ def _convert(record: Any, line: int, ctx: ImportContext) -> list[ImportedConvers
                 for a in agents
             ),
         ],
-        metadata=metadata,
+        metadata=conv_metadata,
         created_at=ctx.imported_at,
     )
     return [finish(conversation, messages, line)]

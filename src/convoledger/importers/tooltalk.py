@@ -146,7 +146,7 @@ def _convert(record: Any, line: int, ctx: ImportContext) -> list[ImportedConvers
         )
     source_id = source_id_of(rec.get("conversation_id"))
     session_id = f"{FORMAT}:{source_id or content_hash(rec)}"
-    user = rec.get("user") if isinstance(rec.get("user"), dict) else {}
+    user: dict[str, Any] = rec["user"] if isinstance(rec.get("user"), dict) else {}
     conversation = ConversationRecord(
         id=conversation_uuid(ctx.owner_id, session_id),
         owner_id=ctx.owner_id,

@@ -278,6 +278,7 @@ def _config(provider_config: Any) -> tuple[list[str], Callable[[str, Any], Any]]
         from convoledger.providers.capabilities import get_capabilities
 
         provider_config = get_capabilities(str(provider_config))
+    getter: Any
     if isinstance(provider_config, Mapping):
         supported, getter = provider_config.get("supported_identifiers"), provider_config.get
     else:

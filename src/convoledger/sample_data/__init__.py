@@ -15,7 +15,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from convoledger.importers import DEFAULT_OWNER, ImportedConversation, RecordError, open_records, parse
+from convoledger.importers import DEFAULT_OWNER, ImportedConversation, open_records, parse
 
 _PACKAGE = "convoledger.sample_data"
 
@@ -51,6 +51,6 @@ def iter_sample(
         with ExitStack() as stack:
             path = stack.enter_context(resources.as_file(resources.files(_PACKAGE).joinpath(entry["file"])))
             for result in parse(fmt, open_records(path), owner_id=owner_id, imported_at=imported_at):
-                if isinstance(result, RecordError):
+                if not isinstance(result, ImportedConversation):
                     raise ValueError(f"bundled sample {entry['file']}: {result}")
                 yield fmt, result

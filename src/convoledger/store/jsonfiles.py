@@ -90,12 +90,12 @@ from convoledger.store.base import (
     ApiKey,
     ConversationPage,
     ConversationQuery,
-    EventQuery,
     MessageQuery,
     OwnerStats,
     Store,
 )
 from convoledger.store.jsonfiles_events import EventTxn, event_txn, read_head
+from convoledger.store.outbox import EventQuery
 
 T = TypeVar("T")
 
@@ -829,7 +829,7 @@ class JsonFilesStore(Store):
             if conversation_id in siblings:
                 del siblings[conversation_id]
                 if not siblings:
-                    del index["branches"][doc.record.parent_id]
+                    del index["branches"][doc.record.parent_id or ""]
                 changed = True
             index["branches"].pop(conversation_id, None)
             if changed:

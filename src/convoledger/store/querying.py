@@ -365,7 +365,7 @@ def check_json_value(value: Any, what: str) -> None:
         raise ValueError(f"{path}: {type(item).__name__} is not a JSON value")
 
 
-def _revalidated(model_type: type[BaseModel], value: Any, what: str, json_fields: Sequence[str] = ()) -> Any:
+def _revalidated(model_type: type[B], value: Any, what: str, json_fields: Sequence[str] = ()) -> B:
     """A fresh, validated copy of ``value`` (a model of ``model_type`` or a mapping). Its
     ``json_fields`` must hold plain JSON (``check_json_value``); the copy is then made by a JSON
     round trip, so it shares nothing with the caller's object and holds exactly what a JSON/SQL

@@ -16,7 +16,7 @@ import asyncio
 import collections
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import asyncpg
 from sqlalchemy.util import await_only, greenlet_spawn
@@ -49,7 +49,7 @@ class PgCx(Cx):
 
     def all(self, q: Q, params: Params = ()) -> list[Sequence[Any]]:
         try:
-            return await_only(self.conn.fetch(q.sql, *q.args(params)))  # type: ignore[no-any-return]
+            return cast(list[Sequence[Any]], await_only(self.conn.fetch(q.sql, *q.args(params))))
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityViolation(str(exc), getattr(exc, "constraint_name", None)) from exc
 
@@ -220,7 +220,7 @@ class PgDriver:
             raise RuntimeError("the SQL store is not open (call await store.open() first)")
         conn = await pool.acquire()
         try:
-            rows = await conn.fetch(plan.q.sql, *plan.q.args(plan.params))
+            rows = cast(list[Sequence[Any]], await conn.fetch(plan.q.sql, *plan.q.args(plan.params)))
             if not rows and plan.when_empty is not None:
                 result = await greenlet_spawn(plan.when_empty, PgCx(conn, self.st, self.codec))
             else:
@@ -244,7 +244,7 @@ class PgDriver:
         conn = await pool.acquire()
         try:
             try:
-                rows = await conn.fetch(plan.q.sql, *plan.q.args(plan.params))
+                rows = cast(list[Sequence[Any]], await conn.fetch(plan.q.sql, *plan.q.args(plan.params)))
             except asyncpg.IntegrityConstraintViolationError as exc:
                 violation = IntegrityViolation(str(exc), getattr(exc, "constraint_name", None))
                 result = await greenlet_spawn(plan.on_violation, PgCx(conn, self.st, self.codec), violation)

@@ -40,7 +40,7 @@ def _checked(m: object) -> MessageRecord | None:
     if type(m) is not MessageRecord:
         return None
     try:
-        v = _validate(m.__dict__)
+        v: MessageRecord = _validate(m.__dict__)
     except ValidationError:
         return None
     if _json_ok(v.extra_data) and _json_ok(v.metadata) and _json_ok(v.tool_calls):

@@ -72,6 +72,8 @@ Index choices (every read of ``Store`` is owner-scoped and paged; no read scans 
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -87,12 +89,12 @@ NAMING_CONVENTION = {
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def timestamp() -> sa.types.TypeEngine[object]:
+def timestamp() -> sa.types.TypeEngine[Any]:
     """Aware UTC timestamp: ``timestamptz`` on PostgreSQL, fixed-width ISO 8601 text on SQLite."""
     return sa.DateTime(timezone=True).with_variant(sa.String(32), "sqlite")
 
 
-def json_value() -> sa.types.TypeEngine[object]:
+def json_value() -> sa.types.TypeEngine[Any]:
     """A JSON value: ``jsonb`` on PostgreSQL, text on SQLite."""
     return sa.Text().with_variant(postgresql.JSONB(), "postgresql")
 
@@ -115,7 +117,7 @@ def ordered_text() -> sa.types.TypeEngine[str]:
     return sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 
 
-def search_words() -> sa.types.TypeEngine[object]:
+def search_words() -> sa.types.TypeEngine[Any]:
     """The indexed word set of a message (see ``search.py``): space-joined text on SQLite,
     ``text[]`` on PostgreSQL."""
     return sa.Text().with_variant(postgresql.ARRAY(sa.Text()), "postgresql")

@@ -15,13 +15,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialects
 from sqlalchemy.dialects import sqlite as sqlite_dialects
 from sqlalchemy.engine.interfaces import Dialect
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 from convoledger.store.sql import schema
 from convoledger.store.sql.codec import (
@@ -95,7 +96,7 @@ class Q:
     def args(self, params: Mapping[str, Any] | Sequence[Any]) -> Sequence[Any]:
         """Positional arguments for the driver: ``params`` by name, or as given when a tuple/list
         (already in ``names`` order). ``KeyError`` names a missing parameter."""
-        if isinstance(params, tuple | list):
+        if not isinstance(params, Mapping):
             return params
         fixed = self.fixed
         return tuple(params[n] if n in params else fixed[n] for n in self.names)
@@ -293,15 +294,18 @@ def statements_for(dialect_name: str) -> Statements:
 def dialect_for(name: str) -> Dialect:
     """The SQLAlchemy dialect used to compile statements for ``name`` (sqlite | postgresql)."""
     if name == "sqlite":
-        return sqlite_dialects.dialect()  # type: ignore[no-any-return]
+        return sqlite_dialects.dialect()
     if name == "postgresql":
-        return pg_dialects.asyncpg.dialect()  # type: ignore[no-any-return]
+        # SQLAlchemy leaves the asyncpg dialect's constructor unannotated.
+        return cast(Dialect, pg_dialects.asyncpg.dialect())  # type: ignore[no-untyped-call]
     raise ValueError(f"unsupported SQL dialect {name!r}; expected sqlite or postgresql")
 
 
-def compile_q(stmt: Executable, dialect: Dialect, column_keys: Sequence[str] | None = None) -> Q:
+def compile_q(stmt: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None = None) -> Q:
     """Compile ``stmt`` for ``dialect`` into a ``Q``."""
-    compiled = stmt.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+    compiled = cast(
+        SQLCompiler, stmt.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+    )
     names = tuple(compiled.positiontup or ())
     fixed = {
         n: b.value for n, b in compiled.binds.items() if n in names and not b.required and b.value is not None
@@ -540,11 +544,11 @@ class Statements:
         )
 
     # -- helpers ------------------------------------------------------------------------------
-    def q(self, stmt: Executable, column_keys: Sequence[str] | None = None) -> Q:
+    def q(self, stmt: ClauseElement, column_keys: Sequence[str] | None = None) -> Q:
         """Compile ``stmt`` for this dialect."""
         return compile_q(stmt, self.dialect, column_keys)
 
-    def cached(self, key: Hashable, build: Callable[[], Executable]) -> Q:
+    def cached(self, key: Hashable, build: Callable[[], ClauseElement]) -> Q:
         """The compiled statement for ``key``, building and compiling it on first use."""
         found = self._cache.get(key)
         if found is None:
@@ -564,11 +568,11 @@ class Statements:
             found = self._memo[key] = build()
         return found  # type: ignore[no-any-return]
 
-    def _insert_ignore(self, table: sa.Table, conflict: list[str]) -> Executable:
+    def _insert_ignore(self, table: sa.Table, conflict: list[str]) -> ClauseElement:
         mod = pg_dialects if self.is_pg else sqlite_dialects
         return mod.insert(table).on_conflict_do_nothing(index_elements=conflict)  # type: ignore[no-any-return]
 
-    def _upsert(self, table: sa.Table, conflict: list[str], update: list[str]) -> Executable:
+    def _upsert(self, table: sa.Table, conflict: list[str], update: list[str]) -> ClauseElement:
         mod = pg_dialects if self.is_pg else sqlite_dialects
         ins = mod.insert(table)
         return ins.on_conflict_do_update(  # type: ignore[no-any-return]

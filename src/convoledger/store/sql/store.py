@@ -115,15 +115,16 @@ class SqlStore(Store):
         if self._driver is not None:
             return
         st, codec = self._st, self._codec
+        driver: SqliteDriver | PgDriver
         if self.dialect_name == "sqlite":
-            driver: SqliteDriver | PgDriver = SqliteDriver(
-                migrate.sqlite_path(self.url), st, codec, busy_timeout=self.busy_timeout
-            )
-            await driver.start(migrate.upgrade_sqlite)
+            sqlite = SqliteDriver(migrate.sqlite_path(self.url), st, codec, busy_timeout=self.busy_timeout)
+            await sqlite.start(migrate.upgrade_sqlite)
+            driver = sqlite
         else:
             await migrate.upgrade_postgres(self.url)
-            driver = PgDriver(migrate.asyncpg_dsn(self.url), st, codec, max_size=self.pool_size)
-            await driver.start()
+            pg = PgDriver(migrate.asyncpg_dsn(self.url), st, codec, max_size=self.pool_size)
+            await pg.start()
+            driver = pg
         self._driver = driver
 
     async def close(self) -> None:
@@ -343,10 +344,11 @@ class SqlStore(Store):
             plan = ops.append_plan(self._st, self._codec, owner_id, conversation_id, batch, utcnow())
             if outbox.current_context():  # the slow paths run in a greenlet: carry the context
                 run = contextvars.copy_context().run
+                when_empty, on_violation = plan.when_empty, plan.on_violation
                 plan = dataclasses.replace(
                     plan,
-                    when_empty=functools.partial(run, plan.when_empty),
-                    on_violation=functools.partial(run, plan.on_violation),
+                    when_empty=lambda cx: run(when_empty, cx),
+                    on_violation=lambda cx, exc: run(on_violation, cx, exc),
                 )
             stored = await driver.write(plan)
             self._events_committed(owner_id)

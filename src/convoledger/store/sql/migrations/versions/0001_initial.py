@@ -11,6 +11,8 @@ Create Date: 2025-11-21
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -21,11 +23,11 @@ branch_labels = None
 depends_on = None
 
 
-def _ts() -> sa.types.TypeEngine[object]:
+def _ts() -> sa.types.TypeEngine[Any]:
     return sa.DateTime(timezone=True).with_variant(sa.String(32), "sqlite")
 
 
-def _json() -> sa.types.TypeEngine[object]:
+def _json() -> sa.types.TypeEngine[Any]:
     return sa.Text().with_variant(postgresql.JSONB(), "postgresql")
 
 

@@ -14,6 +14,8 @@ Create Date: 2025-12-03
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -24,7 +26,7 @@ branch_labels = None
 depends_on = None
 
 
-def _json() -> sa.types.TypeEngine[object]:
+def _json() -> sa.types.TypeEngine[Any]:
     # Frozen copy of schema.json_value(): jsonb on PostgreSQL, text on SQLite.
     return sa.Text().with_variant(postgresql.JSONB(), "postgresql")
 

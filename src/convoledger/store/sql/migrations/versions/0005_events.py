@@ -17,6 +17,8 @@ Create Date: 2026-12-03
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -40,11 +42,11 @@ _PG_NOTIFY = [
 ]
 
 
-def _ts() -> sa.types.TypeEngine[object]:
+def _ts() -> sa.types.TypeEngine[Any]:
     return sa.DateTime(timezone=True).with_variant(sa.String(32), "sqlite")
 
 
-def _json() -> sa.types.TypeEngine[object]:
+def _json() -> sa.types.TypeEngine[Any]:
     return sa.Text().with_variant(postgresql.JSONB(), "postgresql")
 
 
