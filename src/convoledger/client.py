@@ -289,7 +289,12 @@ class _sync(Generic[P, T]):  # noqa: N801 - used like a decorator
 
     def __init__(self, ep: Endpoint[P, T]) -> None:
         self.endpoint = ep
+        self.__name__ = ep.__name__
         self.__doc__ = ep.__doc__
+
+    def __call__(self, client: _Sender, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Called on the class (``Client.get_session(api, "s1")``), as a plain method would be."""
+        return client.call(self.endpoint(*args, **kwargs))
 
     @overload
     def __get__(self, obj: None, owner: type) -> _sync[P, T]: ...
@@ -312,7 +317,12 @@ class _async(Generic[P, T]):  # noqa: N801 - used like a decorator
 
     def __init__(self, ep: Endpoint[P, T]) -> None:
         self.endpoint = ep
+        self.__name__ = ep.__name__
         self.__doc__ = ep.__doc__
+
+    async def __call__(self, client: _AsyncSender, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Called on the class (``await AsyncClient.get_session(api, "s1")``)."""
+        return await client.call(self.endpoint(*args, **kwargs))
 
     @overload
     def __get__(self, obj: None, owner: type) -> _async[P, T]: ...
