@@ -23,9 +23,7 @@ CHAT_BODY = {
     "id": "chatcmpl-client-1",
     "object": "chat.completion",
     "model": "gpt-4o-2024-08-06",
-    "choices": [
-        {"index": 0, "message": {"role": "assistant", "content": "Hi!"}, "finish_reason": "stop"}
-    ],
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi!"}, "finish_reason": "stop"}],
     "usage": {
         "prompt_tokens": 1220,
         "completion_tokens": 100,
@@ -82,7 +80,7 @@ def test_pop_is_one_transaction_two_clients_pop_different_messages(served: Serve
             )
             barrier = threading.Barrier(2)
 
-            def pop(client: Client) -> str | None:
+            def pop(client: Client, barrier: threading.Barrier = barrier) -> str | None:
                 barrier.wait()
                 popped = client.pop_message(session)
                 return None if popped is None else popped.id
@@ -120,7 +118,12 @@ def test_usage_recording_and_seed_004_views(api: Client) -> None:
     assert abs(recorded["cost"] - GPT4O_COST) < 1e-12
 
     totals = api.usage(session)["totals"]
-    assert (totals["calls"], totals["input_tokens"], totals["cache_read_tokens"], totals["output_tokens"]) == (
+    assert (
+        totals["calls"],
+        totals["input_tokens"],
+        totals["cache_read_tokens"],
+        totals["output_tokens"],
+    ) == (
         1,
         1220,
         1152,
@@ -134,11 +137,16 @@ def test_usage_recording_and_seed_004_views(api: Client) -> None:
     assert list(metadata) == [recorded["id"]]
     assert api.extracted_identifiers(session)["extracted_identifiers"]["request_id"] == "req_123"
     history = api.token_usage_history(session)["token_usage_history"]
-    assert [(h["message_id"], h["input_tokens"], h["output_tokens"]) for h in history] == [(reply.id, 1220, 100)]
+    assert [(h["message_id"], h["input_tokens"], h["output_tokens"]) for h in history] == [
+        (reply.id, 1220, 100)
+    ]
     tracking = api.cost_tracking(session)["cost_tracking"]
     assert abs(tracking["total_cost"] - GPT4O_COST) < 1e-12 and tracking["currency"] == "USD"
     window = api.context(session, provider="openai", api="chat", budget_tokens=1000)
-    assert window["strategy"] == "token_window" and [m["content"] for m in window["messages"]] == ["Hello", "Hi!"]
+    assert window["strategy"] == "token_window" and [m["content"] for m in window["messages"]] == [
+        "Hello",
+        "Hi!",
+    ]
 
     daily = api.daily_usage(days=2)
     today = datetime.now(UTC).date().isoformat()

@@ -100,9 +100,7 @@ class LedgerBackend:
         await self.ledger.record_provider_call(conversation, metadata, message=message_id)
 
 
-def provider_call_body(
-    metadata: ProviderResponseMetadata, message_id: str | None
-) -> dict[str, Any]:
+def provider_call_body(metadata: ProviderResponseMetadata, message_id: str | None) -> dict[str, Any]:
     """The ``POST …/provider-calls`` body (``ProviderCallIn``) recording a model call known only
     by its parsed ``metadata`` (e.g. an Agents SDK ``ModelResponse``: the SDK keeps no HTTP body):
     the response rebuilt in the shape of the provider API's own body, so the server parses and
