@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.routing import iter_route_contexts
 
 from convoledger.api.app import create_app
 from convoledger.client import AsyncClient, Client, _async, _sync, endpoints, routes
@@ -34,9 +33,15 @@ NOT_CLIENT_MOUNTS = {"/ui"}
 def app_routes() -> set[tuple[str, str]]:
     """``(method, path template)`` of every route the app serves (HEAD is GET's shadow)."""
     app = create_app("memory://")
+    try:  # FastAPI ≥ 0.16x keeps included routers as such; this flattens them
+        from fastapi.routing import iter_route_contexts
+
+        flat: list[Any] = list(iter_route_contexts(app.routes))
+    except ImportError:  # older FastAPI: app.routes is already flat
+        flat = list(app.routes)
     found: set[tuple[str, str]] = set()
-    for context in iter_route_contexts(app.routes):
-        if context.methods is None:  # a mount
+    for context in flat:
+        if getattr(context, "methods", None) is None:  # a mount
             assert context.path in NOT_CLIENT_MOUNTS, f"unexpected mount {context.path}"
             continue
         for method in context.methods - {"HEAD"}:
@@ -65,8 +70,9 @@ def test_each_endpoint_is_wired_into_both_clients() -> None:
         assert isinstance(async_method, _async) and async_method.endpoint is ep, name
         assert ep.__doc__, f"{name}: an endpoint documents its method"
         assert Client.__dict__[name].__doc__ == AsyncClient.__dict__[name].__doc__ == ep.__doc__
-        bound = getattr(Client("http://ledger.test"), name)
-        assert bound.__name__ == name and inspect.signature(bound) == ep.__signature__
+        with Client("http://ledger.test") as api:
+            bound = getattr(api, name)
+            assert bound.__name__ == name and inspect.signature(bound) == ep.__signature__
 
 
 #: A sample argument per parameter name, enough to build each endpoint's call.
