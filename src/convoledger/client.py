@@ -20,7 +20,15 @@ clients reach (``tests/client/test_client_routes.py`` compares it with the app).
 take several requests (paging, ``recent_messages``) are written once as plans (generators that
 yield calls and receive answers), driven by each client. ``{session}`` in a path is the
 session's id, its ``session_id`` or its ``session_key``, percent-encoded (a key containing
-``/`` cannot be used in a path: use the session's id).
+``/`` cannot be used in a path: use the session's id). Adding a route, e.g. ``GET /api/alerts``::
+
+    @endpoint("GET", "/api/alerts")                      # in _Routes
+    def list_alerts(r: Route, /, *, page: int = 1) -> Call[dict[str, Any]]:
+        # docstring: ``GET /api/alerts``: one page of the account's alerts.
+        return r.call(_json, params=_query(page=page))
+
+    list_alerts = _sync(_Routes.list_alerts)              # in Client
+    list_alerts = _async(_Routes.list_alerts)             # in AsyncClient
 
 Errors: a 4xx/5xx answer is an RFC 9457 ``application/problem+json`` body, raised as the
 :class:`ApiError` subclass its ``type`` (else its status) names. They also derive from the
@@ -33,10 +41,13 @@ Retries (``retries`` times, exponential back-off from ``backoff`` seconds with j
 server's ``Retry-After``, capped at 30 s): a request that never reached the server (connect
 error or timeout, pool timeout) is always re-sent; after an ambiguous failure (read timeout,
 dropped connection, 429/503/504, a 502 that is not the API's own problem body) only calls marked
-``retry_safe`` are: reads, ``PUT``/``PATCH``/``DELETE`` and every append — the client gives each
-message an id when it has none (a UUIDv7), and the ledger stores a message id once per session
-(DESIGN.md invariant 4), so a re-sent append returns the first message instead of a duplicate.
-A ``DELETE`` re-sent after its first attempt took effect answers 404; that counts as done.
+``retry_safe`` are: reads, edits, memory writes, deletes and every append — the client gives
+each message an id when it has none (a UUIDv7), and the ledger stores a message id once per
+session (DESIGN.md invariant 4), so a re-sent append returns the first message instead of a
+duplicate. A ``DELETE`` re-sent after its first attempt took effect answers 404; that counts as
+done. Never re-sent after an ambiguous failure: ``pop_message`` (it would remove the next
+message), ``fork_session`` (a second branch), ``record_provider_call`` (counted twice),
+lifecycle moves and session creation/import.
 
 Paging: ``iter_messages`` / ``iter_agent_messages`` walk a session with keyset paging
 (``after_seq``: stable while others append); ``recent_messages(session, n)`` returns the latest
