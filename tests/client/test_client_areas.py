@@ -217,3 +217,50 @@ async def test_async_stream(served: ServeProcess) -> None:
             seen = [await anext(stream) for _ in range(2)]
         assert [e.kind for e in seen] == ["conversation.created", "message.appended"]
         assert seen[1].payload["seq"] == 1
+
+
+async def test_async_paging_helpers_and_branches(served: ServeProcess) -> None:
+    """The asyncio client drives the same paging plans: keyset pages while appending, the
+    latest N, the session list, a multi-participant session's messages; and forks."""
+    async with AsyncClient(served.base_url, token_of(served, "a")) as api:
+        session = (await api.create_session(session_id="async-pages", name="Async pages")).id
+        await api.append_messages(session, [{"role": "user", "content": f"m{i}"} for i in range(7)])
+        seen = []
+        async for message in api.iter_messages(session, page_size=3):
+            seen.append(message.seq)
+            if message.seq == 4:  # appended while iterating: still seen, once
+                await api.append_message(session, role="assistant", content="late")
+        assert seen == list(range(1, 9))
+        assert [m.content for m in await api.recent_messages(session, 2)] == ["m6", "late"]
+        assert [m.seq async for m in api.iter_messages(session, after_seq=6, role="user")] == [7]
+        names = [s.name async for s in api.iter_sessions(page_size=1, search="async-pages")]
+        assert names == ["Async pages"]
+
+        branch = await api.fork_session(session, at_seq=3)
+        assert (await api.branches(session)).items[0].id == branch.id
+        assert [m.seq async for m in api.iter_messages(branch.id)] == [1, 2, 3]
+
+        group = await api.create_conversation_session(
+            session_id="async-group",
+            session_type="mc_to_agent",
+            participants=[
+                {"participant_id": "mc", "participant_type": "master_controller"},
+                {
+                    "participant_id": "analyst",
+                    "participant_type": "agent",
+                    "participant_role": "data_analyst",
+                },
+            ],
+        )
+        for text in ("task one", "task two"):
+            await api.post_agent_message(
+                group.session_key,
+                sender_id="mc",
+                recipient_id="analyst",
+                content=text,
+                message_type="task_assignment",
+            )
+        got = [m.content async for m in api.iter_agent_messages(group.session_key, page_size=1)]
+        assert got == ["task one", "task two"]
+        keys = [g.session_key async for g in api.iter_conversation_sessions(participant_id="analyst")]
+        assert group.session_key in keys
