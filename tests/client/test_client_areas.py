@@ -264,3 +264,23 @@ async def test_async_paging_helpers_and_branches(served: ServeProcess) -> None:
         assert got == ["task one", "task two"]
         keys = [g.session_key async for g in api.iter_conversation_sessions(participant_id="analyst")]
         assert group.session_key in keys
+
+
+def test_seed_002_list_filters(api: Client) -> None:
+    """The seed's range filters (``created_at`` / ``updated_at`` as ``<from>,<to>`` or a pair)
+    and role member names travel as the API expects."""
+    session = api.create_session(session_id="filters-1", name="Filter me", kind="agent_session").id
+    api.append_messages(session, [{"role": "user", "content": "u"}, {"role": "assistant", "content": "a"}])
+    now = datetime.now(UTC)
+    past, future = now.replace(year=now.year - 1), now.replace(year=now.year + 1)
+    found = api.list_sessions(search="filters-1", created_at=(past, None), updated_at=f"{past.isoformat()},")
+    assert [s.id for s in found.items] == [session]
+    assert api.list_sessions(search="filters-1", created_at=(future, None)).total == 0
+    assert api.list_sessions(search="filters-1", status="active", kind="agent_session").total == 1
+    assert [m.content for m in api.list_messages(session, role="USER").items] == ["u"]
+    assert api.list_messages(session, created_at=(None, past)).total == 0
+    assert [m.content for m in api.iter_messages(session, created_at=(past, future))] == ["u", "a"]
+    with pytest.raises(InvalidRequestError):
+        api.list_sessions(created_at="not-a-date,")
+    with pytest.raises(ValueError):
+        api.list_sessions(size=0)  # refused before sending
