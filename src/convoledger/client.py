@@ -10,11 +10,25 @@ for the resources that come back (``SessionOut``, ``MessageOut``, ``MessagesPage
         for message in api.iter_messages(session.id):
             print(message.seq, message.role, message.content)
 
-Design (one request path, one error mapping): every method builds a :class:`Call` (method,
-path, query, JSON body, how to read the answer, whether it may be re-sent) and hands it to
-``call()``; a new route is one small method. ``{session}`` in a path is the session's id, its
-``session_id`` or its ``session_key``, percent-encoded (a key containing ``/`` cannot be used in a
-path: use the session's id).
+Design (one description per call, thin sync/async wrappers): every route is one
+:class:`Endpoint` in ``_Routes`` — the app's method and path template and a pure function
+turning the method's arguments into a :class:`Call` (path, query, JSON body validated with the
+API's own schemas, how to read the answer, whether it may be re-sent). ``Client`` and
+``AsyncClient`` expose each as a method of the same name (``name = _sync(_Routes.name)`` /
+``_async(…)``), so a new route is one function and two lines; ``routes()`` lists what the
+clients reach (``tests/client/test_client_routes.py`` compares it with the app). Helpers that
+take several requests (paging, ``recent_messages``) are written once as plans (generators that
+yield calls and receive answers), driven by each client. ``{session}`` in a path is the
+session's id, its ``session_id`` or its ``session_key``, percent-encoded (a key containing
+``/`` cannot be used in a path: use the session's id). Adding a route, e.g. ``GET /api/alerts``::
+
+    @endpoint("GET", "/api/alerts")                      # in _Routes
+    def list_alerts(r: Route, /, *, page: int = 1) -> Call[dict[str, Any]]:
+        # docstring: ``GET /api/alerts``: one page of the account's alerts.
+        return r.call(_json, params=_query(page=page))
+
+    list_alerts = _sync(_Routes.list_alerts)              # in Client
+    list_alerts = _async(_Routes.list_alerts)             # in AsyncClient
 
 Errors: a 4xx/5xx answer is an RFC 9457 ``application/problem+json`` body, raised as the
 :class:`ApiError` subclass its ``type`` (else its status) names. They also derive from the
@@ -27,36 +41,46 @@ Retries (``retries`` times, exponential back-off from ``backoff`` seconds with j
 server's ``Retry-After``, capped at 30 s): a request that never reached the server (connect
 error or timeout, pool timeout) is always re-sent; after an ambiguous failure (read timeout,
 dropped connection, 429/503/504, a 502 that is not the API's own problem body) only calls marked
-``retry_safe`` are: reads, ``PUT``/``PATCH``/``DELETE`` and every append — the client gives each
-message an id when it has none (a UUIDv7), and the ledger stores a message id once per session
-(DESIGN.md invariant 4), so a re-sent append returns the first message instead of a duplicate.
-A ``DELETE`` re-sent after its first attempt took effect answers 404; that counts as done.
+``retry_safe`` are: reads, edits, memory writes, deletes and every append — the client gives
+each message an id when it has none (a UUIDv7), and the ledger stores a message id once per
+session (DESIGN.md invariant 4), so a re-sent append returns the first message instead of a
+duplicate. A ``DELETE`` re-sent after its first attempt took effect answers 404; that counts as
+done. Never re-sent after an ambiguous failure: ``pop_message`` (it would remove the next
+message), ``fork_session`` (a second branch), ``record_provider_call`` (counted twice),
+lifecycle moves and session creation/import.
 
-Paging: ``iter_messages`` walks a session with keyset paging (``after_seq``: stable while others
-append); ``recent_messages(session, n)`` returns the latest ``n`` in order; ``iter_sessions``
-walks the session list page by page (ordered by last update, so a session updated meanwhile may
-move between pages).
+Paging: ``iter_messages`` / ``iter_agent_messages`` walk a session with keyset paging
+(``after_seq``: stable while others append); ``recent_messages(session, n)`` returns the latest
+``n`` in order; ``iter_sessions`` / ``iter_conversation_sessions`` walk a list page by page
+(ordered by last update, so a session updated meanwhile may move between pages).
+
+Live events: ``stream(session=None, after=None)`` yields the account's (or one session's)
+events over Server-Sent Events, resuming with ``Last-Event-ID`` after a dropped connection;
+``follow(session)`` yields the session's messages, then each new one as it is appended.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
+from convoledger.api.provider_schemas import ProviderCallIn
 from convoledger.api.schemas import (
     MAX_BATCH,
     MAX_PAGE_SIZE,
     AgentMessageIn,
+    BranchesOut,
     ConversationIn,
     ConversationOut,
     ConversationSessionIn,
@@ -64,6 +88,7 @@ from convoledger.api.schemas import (
     ConversationSessionsPage,
     DeletedCount,
     EventsOut,
+    ForkIn,
     HealthOut,
     MemoryEntryOut,
     MemoryPage,
@@ -78,11 +103,20 @@ from convoledger.api.schemas import (
     StatsOut,
 )
 from convoledger.errors import Conflict, ConversationNotActive, NotFound
+from convoledger.events.client_stream import (
+    astream_position,
+    stream_events,
+    stream_events_sync,
+    stream_position,
+)
+from convoledger.models.events import EventKind, EventRecord
 from convoledger.models.records import new_message_id
 from convoledger.models.status import InvalidTransition
 
 T = TypeVar("T")
 B = TypeVar("B", bound=BaseModel)
+Item = TypeVar("Item")
+P = ParamSpec("P")
 
 #: Statuses after which a ``retry_safe`` call is re-sent (502 only without the API's problem body).
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -202,6 +236,130 @@ class Call(Generic[T]):
     gone_ok: bool = False
 
 
+@dataclass(frozen=True)
+class Route:
+    """One route of the API: its HTTP ``method`` and ``path`` template exactly as the app
+    declares it (``/api/agent-sessions/{session}/fork``); :meth:`call` fills the template."""
+
+    method: str
+    path: str
+
+    def call(
+        self,
+        read: Callable[[httpx.Response], T],
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        retry_safe: bool | None = None,
+        gone_ok: bool = False,
+        **segments: str,
+    ) -> Call[T]:
+        """The :class:`Call` of this route with its ``{name}`` segments percent-encoded
+        (``ValueError`` for an empty or non-str one); ``retry_safe`` defaults to ``GET`` only."""
+        path = self.path.format(**{name: _seg(value) for name, value in segments.items()})
+        safe = self.method == "GET" if retry_safe is None else retry_safe
+        return Call(self.method, path, read, params, json, safe, gone_ok)
+
+
+class Endpoint(Generic[P, T]):
+    """A route and the pure function building its :class:`Call` from the method's arguments:
+    the one description both :class:`Client` and :class:`AsyncClient` send (``_sync`` /
+    ``_async`` turn it into their methods). Calling it builds the ``Call``."""
+
+    def __init__(self, route: Route, build: Callable[Concatenate[Route, P], Call[T]]) -> None:
+        self.route = route
+        self.build = build
+        self.__name__ = build.__name__
+        self.__doc__ = build.__doc__
+        parameters = list(inspect.signature(build).parameters.values())[1:]
+        self.__signature__ = inspect.signature(build).replace(parameters=parameters)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Call[T]:
+        return self.build(self.route, *args, **kwargs)
+
+
+def endpoint(method: str, path: str) -> Callable[[Callable[Concatenate[Route, P], Call[T]]], Endpoint[P, T]]:
+    """Declare an :class:`Endpoint` for ``method path`` (the app's path template)."""
+
+    def declare(build: Callable[Concatenate[Route, P], Call[T]]) -> Endpoint[P, T]:
+        return Endpoint(Route(method, path), build)
+
+    return declare
+
+
+class _Sender(Protocol):
+    def call(self, call: Call[T]) -> T: ...
+
+
+class _AsyncSender(Protocol):
+    def call(self, call: Call[T]) -> Coroutine[Any, Any, T]: ...
+
+
+class _sync(Generic[P, T]):  # noqa: N801 - used like a decorator
+    """A :class:`Client` method sending one :class:`Endpoint`'s call."""
+
+    def __init__(self, ep: Endpoint[P, T]) -> None:
+        self.endpoint = ep
+        self.__name__ = ep.__name__
+        self.__doc__ = ep.__doc__
+
+    def __call__(self, client: _Sender, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Called on the class (``Client.get_session(api, "s1")``), as a plain method would be."""
+        return client.call(self.endpoint(*args, **kwargs))
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _sync[P, T]: ...
+    @overload
+    def __get__(self, obj: _Sender, owner: type) -> Callable[P, T]: ...
+    def __get__(self, obj: _Sender | None, owner: type) -> _sync[P, T] | Callable[P, T]:
+        if obj is None:
+            return self
+        ep = self.endpoint
+
+        def method(*args: P.args, **kwargs: P.kwargs) -> T:
+            return obj.call(ep(*args, **kwargs))
+
+        _describe(method, ep)
+        return method
+
+
+class _async(Generic[P, T]):  # noqa: N801 - used like a decorator
+    """An :class:`AsyncClient` method sending one :class:`Endpoint`'s call (awaited)."""
+
+    def __init__(self, ep: Endpoint[P, T]) -> None:
+        self.endpoint = ep
+        self.__name__ = ep.__name__
+        self.__doc__ = ep.__doc__
+
+    async def __call__(self, client: _AsyncSender, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Called on the class (``await AsyncClient.get_session(api, "s1")``)."""
+        return await client.call(self.endpoint(*args, **kwargs))
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _async[P, T]: ...
+    @overload
+    def __get__(self, obj: _AsyncSender, owner: type) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(
+        self, obj: _AsyncSender | None, owner: type
+    ) -> _async[P, T] | Callable[P, Coroutine[Any, Any, T]]:
+        if obj is None:
+            return self
+        ep = self.endpoint
+
+        async def method(*args: P.args, **kwargs: P.kwargs) -> T:
+            return await obj.call(ep(*args, **kwargs))
+
+        _describe(method, ep)
+        return method
+
+
+def _describe(method: Any, ep: Endpoint[Any, Any]) -> None:
+    method.__name__ = method.__qualname__ = ep.__name__
+    method.__doc__ = ep.__doc__
+    method.__signature__ = ep.__signature__
+
+
+# -- reading answers ---------------------------------------------------------------------------
 def _model(cls: type[B]) -> Callable[[httpx.Response], B]:
     return lambda response: cls.model_validate_json(response.content)
 
@@ -213,18 +371,34 @@ def _message_list(response: httpx.Response) -> list[MessageOut]:
     return _MESSAGES.validate_json(response.content)
 
 
-def _json(response: httpx.Response) -> Any:
-    return response.json()
+def _json(response: httpx.Response) -> dict[str, Any]:
+    body = response.json()
+    if not isinstance(body, dict):
+        raise ValueError(f"expected a JSON object from {response.request.url}, got {type(body).__name__}")
+    return body
+
+
+def _text(response: httpx.Response) -> str:
+    return response.text
 
 
 def _nothing(response: httpx.Response) -> None:
     return None
 
 
+def _maybe_message(response: httpx.Response) -> MessageOut | None:
+    return None if response.status_code == 204 else MessageOut.model_validate_json(response.content)
+
+
+def _deleted_count(response: httpx.Response) -> int:
+    return DeletedCount.model_validate_json(response.content).deleted_count
+
+
 def _export(response: httpx.Response) -> Any:
     return response.json() if "json" in response.headers.get("content-type", "") else response.text
 
 
+# -- building requests -------------------------------------------------------------------------
 def _seg(value: str) -> str:
     """A path segment: ``value`` percent-encoded (``/`` included)."""
     if not isinstance(value, str) or not value:
@@ -233,19 +407,28 @@ def _seg(value: str) -> str:
 
 
 def _query(**params: Any) -> dict[str, Any]:
-    """Query parameters without the ``None`` ones; datetimes as ISO 8601, enums as values."""
+    """Query parameters without the ``None`` ones; datetimes as ISO 8601, enums as values,
+    a ``(from, to)`` pair as the seed's ``<from>,<to>`` range (either side may be ``None``)."""
     out: dict[str, Any] = {}
     for key, value in params.items():
         if value is None:
             continue
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        elif isinstance(value, Enum):
-            value = value.value
-        elif isinstance(value, bool):
-            value = "true" if value else "false"
-        out[key] = value
+        out[key] = _param(value)
     return out
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise ValueError(f"a range is a (from, to) pair, got {value!r}")
+        return ",".join("" if side is None else str(_param(side)) for side in value)
+    return value
 
 
 def _body(cls: type[B], body: B | Mapping[str, Any] | None, fields: Mapping[str, Any]) -> B:
@@ -269,202 +452,569 @@ def _with_id(message: MessageIn | Mapping[str, Any]) -> MessageIn:
     return parsed if parsed.id else parsed.model_copy(update={"id": new_message_id()})
 
 
-def _message_filters(
-    search: str | None,
-    role: str | None,
-    sender: str | None,
-    recipient: str | None,
-    message_type: str | None,
-    created_from: datetime | None,
-    created_to: datetime | None,
-) -> dict[str, Any]:
-    return _query(
-        search=search,
-        role=role,
-        sender=sender,
-        recipient=recipient,
-        message_type=message_type,
-        created_from=created_from,
-        created_to=created_to,
-    )
-
-
-class _Routes:
-    """The API's routes as :class:`Call` builders (pure; shared by both clients)."""
-
-    S = "/api/agent-sessions"
-
-    # sessions
-    @classmethod
-    def list_sessions(cls, page: int, size: int, filters: Mapping[str, Any]) -> Call[SessionsPage]:
-        return Call(
-            "GET", cls.S, _model(SessionsPage), _query(page=page, size=size, **filters), retry_safe=True
-        )
-
-    @classmethod
-    def create_session(cls, body: SessionCreate) -> Call[SessionOut]:
-        return Call("POST", cls.S, _model(SessionOut), json=_dump(body, exclude_unset=True))
-
-    @classmethod
-    def get_session(cls, session: str) -> Call[SessionOut]:
-        return Call("GET", f"{cls.S}/{_seg(session)}", _model(SessionOut), retry_safe=True)
-
-    @classmethod
-    def update_session(cls, session: str, body: SessionUpdate) -> Call[SessionOut]:
-        path = f"{cls.S}/{_seg(session)}"
-        return Call("PATCH", path, _model(SessionOut), json=_dump(body, exclude_unset=True), retry_safe=True)
-
-    @classmethod
-    def delete_session(cls, session: str) -> Call[None]:
-        return Call("DELETE", f"{cls.S}/{_seg(session)}", _nothing, retry_safe=True, gone_ok=True)
-
-    @classmethod
-    def move(cls, session: str, action: str, body: dict[str, Any] | None) -> Call[SessionOut]:
-        method = "POST" if action == "transition" else "PUT"
-        return Call(method, f"{cls.S}/{_seg(session)}/{action}", _model(SessionOut), json=body)
-
-    @classmethod
-    def events(cls, session: str) -> Call[EventsOut]:
-        return Call("GET", f"{cls.S}/{_seg(session)}/events", _model(EventsOut), retry_safe=True)
-
-    @classmethod
-    def export(cls, session: str, format: str) -> Call[Any]:
-        path = f"{cls.S}/{_seg(session)}/export"
-        return Call("GET", path, _export, _query(format=format), retry_safe=True)
-
-    @classmethod
-    def import_bundle(cls, bundle: Mapping[str, Any]) -> Call[SessionOut]:
-        return Call("POST", f"{cls.S}/import", _model(SessionOut), json=dict(bundle))
-
-    @classmethod
-    def health(cls, session: str) -> Call[HealthOut]:
-        return Call("GET", f"{cls.S}/{_seg(session)}/health", _model(HealthOut), retry_safe=True)
-
-    @classmethod
-    def conversation(cls, body: ConversationIn) -> Call[ConversationOut]:
-        # Every input message carries an id, so the reply id (derived from the last one) is
-        # stable and a re-sent turn returns the stored reply.
-        body = body.model_copy(update={"messages": [_with_id(m) for m in body.messages]})
-        payload = _dump(body, exclude_unset=True)
-        payload["messages"] = [_dump(m, exclude_unset=True) | {"id": m.id} for m in body.messages]
-        return Call("POST", f"{cls.S}/conversation", _model(ConversationOut), json=payload, retry_safe=True)
-
-    # messages
-    @classmethod
-    def list_messages(
-        cls, session: str, page: int, size: int, after_seq: int | None, filters: Mapping[str, Any]
-    ) -> Call[MessagesPage]:
-        params = _query(page=page, size=size, after_seq=after_seq, **filters)
-        return Call("GET", f"{cls.S}/{_seg(session)}/messages", _model(MessagesPage), params, retry_safe=True)
-
-    @classmethod
-    def append(cls, session: str, message: MessageIn) -> Call[MessageOut]:
-        path = f"{cls.S}/{_seg(session)}/messages"
-        payload = _dump(message, exclude_unset=True) | {"id": message.id}
-        return Call("POST", path, _model(MessageOut), json=payload, retry_safe=True)
-
-    @classmethod
-    def append_batch(cls, session: str, messages: Sequence[MessageIn]) -> Call[list[MessageOut]]:
-        path = f"{cls.S}/{_seg(session)}/messages/batch"
-        payload = {"messages": [_dump(m, exclude_unset=True) | {"id": m.id} for m in messages]}
-        return Call("POST", path, _message_list, json=payload, retry_safe=True)
-
-    @classmethod
-    def message(cls, session: str, message_id: str) -> str:
-        return f"{cls.S}/{_seg(session)}/messages/{_seg(message_id)}"
-
-    @classmethod
-    def get_message(cls, session: str, message_id: str) -> Call[MessageOut]:
-        return Call("GET", cls.message(session, message_id), _model(MessageOut), retry_safe=True)
-
-    @classmethod
-    def edit_message(cls, session: str, message_id: str, body: MessagePatch) -> Call[MessageOut]:
-        path = cls.message(session, message_id)
-        return Call("PATCH", path, _model(MessageOut), json=_dump(body, exclude_unset=True), retry_safe=True)
-
-    @classmethod
-    def delete_message(cls, session: str, message_id: str) -> Call[None]:
-        return Call("DELETE", cls.message(session, message_id), _nothing, retry_safe=True, gone_ok=True)
-
-    @classmethod
-    def redact_message(cls, session: str, message_id: str, marker: str | None) -> Call[MessageOut]:
-        path = f"{cls.message(session, message_id)}/redact"
-        body = None if marker is None else {"marker": marker}
-        return Call("POST", path, _model(MessageOut), json=body, retry_safe=True)
-
-    @classmethod
-    def clear_messages(cls, session: str) -> Call[DeletedCount]:
-        path = f"{cls.S}/{_seg(session)}/clear-messages"
-        return Call("DELETE", path, _model(DeletedCount), retry_safe=True)
-
-    # memory
-    @classmethod
-    def list_memory(cls, session: str, page: int, size: int) -> Call[MemoryPage]:
-        path = f"{cls.S}/{_seg(session)}/memory"
-        return Call("GET", path, _model(MemoryPage), _query(page=page, size=size), retry_safe=True)
-
-    @classmethod
-    def memory_key(cls, session: str, key: str) -> str:
-        return f"{cls.S}/{_seg(session)}/memory/{_seg(key)}"
-
-    @classmethod
-    def get_memory(cls, session: str, key: str) -> Call[MemoryEntryOut]:
-        return Call("GET", cls.memory_key(session, key), _model(MemoryEntryOut), retry_safe=True)
-
-    @classmethod
-    def set_memory(cls, session: str, key: str, value: Any) -> Call[MemoryEntryOut]:
-        path = cls.memory_key(session, key)
-        return Call("PUT", path, _model(MemoryEntryOut), json={"value": value}, retry_safe=True)
-
-    @classmethod
-    def delete_memory(cls, session: str, key: str) -> Call[None]:
-        return Call("DELETE", cls.memory_key(session, key), _nothing, retry_safe=True, gone_ok=True)
-
-    # multi-participant sessions
-    M = "/api/sessions"
-
-    @classmethod
-    def create_conversation_session(cls, body: ConversationSessionIn) -> Call[ConversationSessionOut]:
-        return Call("POST", cls.M, _model(ConversationSessionOut), json=_dump(body, exclude_unset=True))
-
-    @classmethod
-    def list_conversation_sessions(
-        cls, page: int, size: int, filters: Mapping[str, Any]
-    ) -> Call[ConversationSessionsPage]:
-        params = _query(page=page, size=size, **filters)
-        return Call("GET", cls.M, _model(ConversationSessionsPage), params, retry_safe=True)
-
-    @classmethod
-    def get_conversation_session(cls, session_key: str) -> Call[ConversationSessionOut]:
-        path = f"{cls.M}/{_seg(session_key)}"
-        return Call("GET", path, _model(ConversationSessionOut), retry_safe=True)
-
-    @classmethod
-    def post_agent_message(cls, session_key: str, body: AgentMessageIn) -> Call[MessageOut]:
-        if not body.message_id:
-            body = body.model_copy(update={"message_id": new_message_id()})
-        payload = _dump(body, exclude_unset=True) | {"message_id": body.message_id}
-        path = f"{cls.M}/{_seg(session_key)}/messages"
-        return Call("POST", path, _model(MessageOut), json=payload, retry_safe=True)
-
-    @classmethod
-    def list_agent_messages(
-        cls, session_key: str, page: int, size: int, after_seq: int | None, filters: Mapping[str, Any]
-    ) -> Call[MessagesPage]:
-        params = _query(page=page, size=size, after_seq=after_seq, **filters)
-        path = f"{cls.M}/{_seg(session_key)}/messages"
-        return Call("GET", path, _model(MessagesPage), params, retry_safe=True)
-
-    # system and provider capture
-    @classmethod
-    def get(cls, path: str, read: Callable[[httpx.Response], T], **params: Any) -> Call[T]:
-        return Call("GET", path, read, _query(**params), retry_safe=True)
+def _message_payload(message: MessageIn) -> dict[str, Any]:
+    payload: dict[str, Any] = _dump(message, exclude_unset=True) | {"id": message.id}
+    return payload
 
 
 def _check_size(size: int) -> int:
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
         raise ValueError(f"page size must be an int from 1 to {MAX_PAGE_SIZE}, got {size!r}")
     return size
+
+
+Range = tuple[datetime | str | None, datetime | str | None] | str
+"""The seed's time range filter: ``"<from>,<to>"`` or a ``(from, to)`` pair; either side may
+be empty (``None``); inclusive (seed 002, section 4 list filters)."""
+
+_S = "/api/agent-sessions"
+_ONE = _S + "/{session}"
+_MSG = _ONE + "/messages/{message_id}"
+_MEM = _ONE + "/memory/{key}"
+_CS = "/api/sessions/{session_key}"
+
+
+class _Routes:
+    """Every route of the API as an :class:`Endpoint` (pure; both clients send these). The
+    method names are the clients' method names; adding a route is one function here and one
+    line in each client class (``tests/client/test_client_routes.py`` checks both)."""
+
+    # -- sessions (seed 002) ------------------------------------------------------------------
+    @endpoint("GET", _S)
+    def list_sessions(
+        r: Route,
+        /,
+        *,
+        page: int = 1,
+        size: int = 50,
+        search: str | None = None,
+        status: str | None = None,
+        kind: str | None = None,
+        participant_id: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        updated_from: datetime | None = None,
+        updated_to: datetime | None = None,
+        created_at: Range | None = None,
+        updated_at: Range | None = None,
+    ) -> Call[SessionsPage]:
+        """``GET /api/agent-sessions``: one page of the account's sessions, most recently
+        updated first. Filters: ``search`` (substring of name / session_id), ``status``,
+        ``kind``, ``participant_id``, ``created_from``/``created_to``,
+        ``updated_from``/``updated_to`` and the seed's ranges ``created_at``/``updated_at``."""
+        params = _query(
+            page=page,
+            size=_check_size(size),
+            search=search,
+            status=status,
+            kind=kind,
+            participant_id=participant_id,
+            created_from=created_from,
+            created_to=created_to,
+            updated_from=updated_from,
+            updated_to=updated_to,
+            created_at=created_at,
+            updated_at=updated_at,
+        )
+        return r.call(_model(SessionsPage), params=params)
+
+    @endpoint("POST", _S)
+    def create_session(
+        r: Route, /, body: SessionCreate | Mapping[str, Any] | None = None, **fields: Any
+    ) -> Call[SessionOut]:
+        """``POST /api/agent-sessions`` with a ``SessionCreate`` (or its fields);
+        ``ConflictError`` when the ``session_id`` is taken."""
+        return r.call(_model(SessionOut), json=_dump(_body(SessionCreate, body, fields), exclude_unset=True))
+
+    @endpoint("POST", _S + "/conversation")
+    def conversation(
+        r: Route, /, body: ConversationIn | Mapping[str, Any] | None = None, **fields: Any
+    ) -> Call[ConversationOut]:
+        """``POST /api/agent-sessions/conversation``: append the messages (ids assigned here when
+        missing, so the reply id — derived from the last one — is stable and a re-send returns
+        the stored reply) and get the agent's reply."""
+        parsed = _body(ConversationIn, body, fields)
+        parsed = parsed.model_copy(update={"messages": [_with_id(m) for m in parsed.messages]})
+        payload = _dump(parsed, exclude_unset=True)
+        payload["messages"] = [_message_payload(m) for m in parsed.messages]
+        return r.call(_model(ConversationOut), json=payload, retry_safe=True)
+
+    @endpoint("POST", _S + "/import")
+    def import_session(r: Route, /, bundle: Mapping[str, Any]) -> Call[SessionOut]:
+        """``POST /api/agent-sessions/import``: restore an exported bundle."""
+        return r.call(_model(SessionOut), json=dict(bundle))
+
+    @endpoint("GET", _ONE)
+    def get_session(r: Route, /, session: str) -> Call[SessionOut]:
+        """``GET /api/agent-sessions/{session}``; ``NotFoundError``."""
+        return r.call(_model(SessionOut), session=session)
+
+    @endpoint("PATCH", _ONE)
+    def update_session(
+        r: Route, /, session: str, body: SessionUpdate | Mapping[str, Any] | None = None, **fields: Any
+    ) -> Call[SessionOut]:
+        """``PATCH /api/agent-sessions/{session}``: only the fields given change."""
+        payload = _dump(_body(SessionUpdate, body, fields), exclude_unset=True)
+        return r.call(_model(SessionOut), json=payload, retry_safe=True, session=session)
+
+    @endpoint("DELETE", _ONE)
+    def delete_session(r: Route, /, session: str) -> Call[None]:
+        """``DELETE /api/agent-sessions/{session}`` with everything recorded about it."""
+        return r.call(_nothing, retry_safe=True, gone_ok=True, session=session)
+
+    @endpoint("PUT", _ONE + "/activate")
+    def activate_session(r: Route, /, session: str, reason: str | None = None) -> Call[SessionOut]:
+        """``PUT …/activate`` (inactive → active); ``InvalidTransitionError`` otherwise."""
+        return r.call(_model(SessionOut), json=_query(reason=reason) or None, session=session)
+
+    @endpoint("PUT", _ONE + "/deactivate")
+    def deactivate_session(r: Route, /, session: str, reason: str | None = None) -> Call[SessionOut]:
+        """``PUT …/deactivate`` (active → inactive); ``InvalidTransitionError`` otherwise."""
+        return r.call(_model(SessionOut), json=_query(reason=reason) or None, session=session)
+
+    @endpoint("POST", _ONE + "/transition")
+    def transition_session(
+        r: Route, /, session: str, status: str, reason: str | None = None
+    ) -> Call[SessionOut]:
+        """``POST …/transition`` to ``status`` (any legal lifecycle move)."""
+        return r.call(_model(SessionOut), json=_query(status=status, reason=reason), session=session)
+
+    @endpoint("GET", _ONE + "/events")
+    def session_events(r: Route, /, session: str) -> Call[EventsOut]:
+        """``GET …/events``: the session's lifecycle events, oldest first."""
+        return r.call(_model(EventsOut), session=session)
+
+    @endpoint("GET", _ONE + "/export")
+    def export_session(r: Route, /, session: str, format: str = "json") -> Call[Any]:
+        """``GET …/export?format=…``: a dict for JSON formats (``json``, ``a2a``), text for ``csv``."""
+        return r.call(_export, params=_query(format=format), session=session)
+
+    @endpoint("GET", _ONE + "/health")
+    def session_health(r: Route, /, session: str) -> Call[HealthOut]:
+        """``GET …/health``: the 0–100 health score with its factors (seed 002, section 13)."""
+        return r.call(_model(HealthOut), session=session)
+
+    # -- branches (issue 17) ------------------------------------------------------------------
+    @endpoint("POST", _ONE + "/fork")
+    def fork_session(
+        r: Route, /, session: str, body: ForkIn | Mapping[str, Any] | None = None, **fields: Any
+    ) -> Call[SessionOut]:
+        """``POST …/fork``: a new branch sharing the session's history up to ``at_seq``
+        (default: its last seq), optionally with its own ``session_id`` and ``name``.
+        ``InvalidRequestError`` for a fork point outside ``1..last_seq``; ``ConflictError`` when
+        the ``session_id`` is taken. Not re-sent after an ambiguous failure (a second branch)."""
+        payload = _dump(_body(ForkIn, body, fields), exclude_unset=True)
+        return r.call(_model(SessionOut), json=payload, session=session)
+
+    @endpoint("GET", _ONE + "/branches")
+    def branches(r: Route, /, session: str) -> Call[BranchesOut]:
+        """``GET …/branches``: the sessions forked directly from this one, oldest first."""
+        return r.call(_model(BranchesOut), session=session)
+
+    # -- messages -----------------------------------------------------------------------------
+    @endpoint("GET", _ONE + "/messages")
+    def list_messages(
+        r: Route,
+        /,
+        session: str,
+        *,
+        page: int = 1,
+        size: int = 50,
+        after_seq: int | None = None,
+        search: str | None = None,
+        role: str | None = None,
+        sender: str | None = None,
+        recipient: str | None = None,
+        message_type: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        created_at: Range | None = None,
+    ) -> Call[MessagesPage]:
+        """``GET …/messages``: one page in ``seq`` order, filtered before paging (full-text
+        ``search``, ``role`` — a value or the seed's member name —, ``sender``, ``recipient``,
+        ``message_type``, ``created_from``/``created_to`` and the seed's ``created_at`` range);
+        ``after_seq``: keyset paging, only ``seq > after_seq``."""
+        params = _query(
+            page=page,
+            size=_check_size(size),
+            after_seq=after_seq,
+            search=search,
+            role=role,
+            sender=sender,
+            recipient=recipient,
+            message_type=message_type,
+            created_from=created_from,
+            created_to=created_to,
+            created_at=created_at,
+        )
+        return r.call(_model(MessagesPage), params=params, session=session)
+
+    @endpoint("POST", _ONE + "/messages")
+    def append_message(
+        r: Route, /, session: str, message: MessageIn | Mapping[str, Any] | None = None, **fields: Any
+    ) -> Call[MessageOut]:
+        """``POST …/messages``: append one message (given an id here when it has none, so a
+        re-send returns the stored message); ``SessionNotActiveError`` when the session refuses it."""
+        payload = _message_payload(_with_id(_body(MessageIn, message, fields)))
+        return r.call(_model(MessageOut), json=payload, retry_safe=True, session=session)
+
+    @endpoint("POST", _ONE + "/messages/batch")
+    def append_messages(
+        r: Route, /, session: str, messages: Sequence[MessageIn | Mapping[str, Any]]
+    ) -> Call[list[MessageOut]]:
+        """``POST …/messages/batch``: append 1 to 500 messages, all or none, in order (ids
+        assigned here when missing; ``ValueError`` for an empty or too large batch)."""
+        if not 1 <= len(messages) <= MAX_BATCH:
+            raise ValueError(f"a batch holds 1 to {MAX_BATCH} messages, got {len(messages)}")
+        payload = {"messages": [_message_payload(_with_id(m)) for m in messages]}
+        return r.call(_message_list, json=payload, retry_safe=True, session=session)
+
+    @endpoint("POST", _ONE + "/messages/pop")
+    def pop_message(r: Route, /, session: str) -> Call[MessageOut | None]:
+        """``POST …/messages/pop``: delete and return the newest message in one server-side
+        transaction (two concurrent pops remove two different messages), ``None`` when there is
+        none; ``ConflictError`` when a branch shares it. Never re-sent after an ambiguous
+        failure (a re-send would remove the next one)."""
+        return r.call(_maybe_message, retry_safe=False, session=session)
+
+    @endpoint("GET", _MSG)
+    def get_message(r: Route, /, session: str, message_id: str) -> Call[MessageOut]:
+        """``GET …/messages/{message_id}``."""
+        return r.call(_model(MessageOut), session=session, message_id=message_id)
+
+    @endpoint("PATCH", _MSG)
+    def edit_message(
+        r: Route,
+        /,
+        session: str,
+        message_id: str,
+        body: MessagePatch | Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> Call[MessageOut]:
+        """``PATCH …/messages/{message_id}``: new ``content`` and/or ``extra_data``."""
+        payload = _dump(_body(MessagePatch, body, fields), exclude_unset=True)
+        return r.call(
+            _model(MessageOut), json=payload, retry_safe=True, session=session, message_id=message_id
+        )
+
+    @endpoint("DELETE", _MSG)
+    def delete_message(r: Route, /, session: str, message_id: str) -> Call[None]:
+        """``DELETE …/messages/{message_id}`` (its seq is never reused)."""
+        return r.call(_nothing, retry_safe=True, gone_ok=True, session=session, message_id=message_id)
+
+    @endpoint("POST", _MSG + "/redact")
+    def redact_message(
+        r: Route, /, session: str, message_id: str, marker: str | None = None
+    ) -> Call[MessageOut]:
+        """``POST …/messages/{message_id}/redact``: replace the content with ``marker``."""
+        body = None if marker is None else {"marker": marker}
+        return r.call(_model(MessageOut), json=body, retry_safe=True, session=session, message_id=message_id)
+
+    @endpoint("DELETE", _ONE + "/clear-messages")
+    def clear_messages(r: Route, /, session: str) -> Call[int]:
+        """``DELETE …/clear-messages``: delete every message; how many were deleted."""
+        return r.call(_deleted_count, retry_safe=True, session=session)
+
+    # -- memory -------------------------------------------------------------------------------
+    @endpoint("GET", _ONE + "/memory")
+    def list_memory(r: Route, /, session: str, *, page: int = 1, size: int = 50) -> Call[MemoryPage]:
+        """``GET …/memory``: the session memory entries, ordered by key."""
+        return r.call(_model(MemoryPage), params=_query(page=page, size=_check_size(size)), session=session)
+
+    @endpoint("GET", _MEM)
+    def get_memory(r: Route, /, session: str, key: str) -> Call[MemoryEntryOut]:
+        """``GET …/memory/{key}``; ``NotFoundError`` when not set."""
+        return r.call(_model(MemoryEntryOut), session=session, key=key)
+
+    @endpoint("PUT", _MEM)
+    def set_memory(r: Route, /, session: str, key: str, value: Any) -> Call[MemoryEntryOut]:
+        """``PUT …/memory/{key}`` with any JSON ``value``."""
+        return r.call(
+            _model(MemoryEntryOut), json={"value": value}, retry_safe=True, session=session, key=key
+        )
+
+    @endpoint("DELETE", _MEM)
+    def delete_memory(r: Route, /, session: str, key: str) -> Call[None]:
+        """``DELETE …/memory/{key}``."""
+        return r.call(_nothing, retry_safe=True, gone_ok=True, session=session, key=key)
+
+    # -- multi-participant sessions (seed 002 ConversationSession) ----------------------------
+    @endpoint("POST", "/api/sessions")
+    def create_conversation_session(
+        r: Route, /, body: ConversationSessionIn | Mapping[str, Any] | None = None, **fields: Any
+    ) -> Call[ConversationSessionOut]:
+        """``POST /api/sessions``: a ``ConversationSession`` (its ``session_key`` is derived)."""
+        payload = _dump(_body(ConversationSessionIn, body, fields), exclude_unset=True)
+        return r.call(_model(ConversationSessionOut), json=payload)
+
+    @endpoint("GET", "/api/sessions")
+    def list_conversation_sessions(
+        r: Route,
+        /,
+        *,
+        page: int = 1,
+        size: int = 50,
+        participant_id: str | None = None,
+        status: str | None = None,
+        search: str | None = None,
+    ) -> Call[ConversationSessionsPage]:
+        """``GET /api/sessions``; filters ``participant_id``, ``status``, ``search``."""
+        params = _query(
+            page=page, size=_check_size(size), participant_id=participant_id, status=status, search=search
+        )
+        return r.call(_model(ConversationSessionsPage), params=params)
+
+    @endpoint("GET", _CS)
+    def get_conversation_session(r: Route, /, session_key: str) -> Call[ConversationSessionOut]:
+        """``GET /api/sessions/{session_key}``."""
+        return r.call(_model(ConversationSessionOut), session_key=session_key)
+
+    @endpoint("POST", _CS + "/messages")
+    def post_agent_message(
+        r: Route, /, session_key: str, body: AgentMessageIn | Mapping[str, Any] | None = None, **fields: Any
+    ) -> Call[MessageOut]:
+        """``POST /api/sessions/{session_key}/messages``: an ``AgentCommunicationMessage``
+        (``message_id`` assigned here when missing, so a re-send is idempotent)."""
+        parsed = _body(AgentMessageIn, body, fields)
+        if not parsed.message_id:
+            parsed = parsed.model_copy(update={"message_id": new_message_id()})
+        payload = _dump(parsed, exclude_unset=True) | {"message_id": parsed.message_id}
+        return r.call(_model(MessageOut), json=payload, retry_safe=True, session_key=session_key)
+
+    @endpoint("GET", _CS + "/messages")
+    def list_agent_messages(
+        r: Route,
+        /,
+        session_key: str,
+        *,
+        page: int = 1,
+        size: int = 50,
+        after_seq: int | None = None,
+        search: str | None = None,
+        role: str | None = None,
+        sender: str | None = None,
+        recipient: str | None = None,
+        message_type: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        created_at: Range | None = None,
+    ) -> Call[MessagesPage]:
+        """``GET /api/sessions/{session_key}/messages`` (filters as ``list_messages``)."""
+        params = _query(
+            page=page,
+            size=_check_size(size),
+            after_seq=after_seq,
+            search=search,
+            role=role,
+            sender=sender,
+            recipient=recipient,
+            message_type=message_type,
+            created_from=created_from,
+            created_to=created_to,
+            created_at=created_at,
+        )
+        return r.call(_model(MessagesPage), params=params, session_key=session_key)
+
+    # -- provider usage and cost (seed 004) ---------------------------------------------------
+    @endpoint("GET", "/api/providers")
+    def providers(r: Route, /) -> Call[dict[str, Any]]:
+        """``GET /api/providers``: the provider capability registry."""
+        return r.call(_json)
+
+    @endpoint("GET", _ONE + "/usage")
+    def usage(r: Route, /, session: str) -> Call[dict[str, Any]]:
+        """``GET …/usage``: token and cost (USD) totals: ``totals``, ``by_model``, ``by_message``."""
+        return r.call(_json, session=session)
+
+    @endpoint("GET", _ONE + "/provider-calls")
+    def provider_calls(r: Route, /, session: str, include_raw: bool = False) -> Call[dict[str, Any]]:
+        """``GET …/provider-calls``: the recorded model calls, oldest first (``items``, ``total``)."""
+        return r.call(_json, params=_query(include_raw=include_raw), session=session)
+
+    @endpoint("POST", _ONE + "/provider-calls")
+    def record_provider_call(
+        r: Route,
+        /,
+        session: str,
+        body: ProviderCallIn | Mapping[str, Any] | None = None,
+        *,
+        include_raw: bool = False,
+        **fields: Any,
+    ) -> Call[dict[str, Any]]:
+        """``POST …/provider-calls``: record one model call from its raw provider response
+        (``ProviderCallIn``: ``provider``, ``api``, ``response``, ``message_id``, ``request``,
+        ``headers``, ``model``, ``requested_at``); the server parses and prices it (USD) and
+        answers with the stored call. ``InvalidRequestError`` for an unknown provider or an
+        unreadable response. Not re-sent after an ambiguous failure (it would count twice)."""
+        payload = _dump(_body(ProviderCallIn, body, fields), exclude_unset=True)
+        return r.call(_json, params=_query(include_raw=include_raw), json=payload, session=session)
+
+    @endpoint("GET", _ONE + "/provider-metadata")
+    def provider_metadata(r: Route, /, session: str, include_raw: bool = False) -> Call[dict[str, Any]]:
+        """``GET …/provider-metadata``: seed 004's ``provider_metadata`` per call id."""
+        return r.call(_json, params=_query(include_raw=include_raw), session=session)
+
+    @endpoint("GET", _ONE + "/extracted-identifiers")
+    def extracted_identifiers(r: Route, /, session: str) -> Call[dict[str, Any]]:
+        """``GET …/extracted-identifiers``: the latest value of each provider identifier (seed 004)."""
+        return r.call(_json, session=session)
+
+    @endpoint("GET", _ONE + "/token-usage-history")
+    def token_usage_history(r: Route, /, session: str) -> Call[dict[str, Any]]:
+        """``GET …/token-usage-history``: tokens per call, oldest first (seed 004)."""
+        return r.call(_json, session=session)
+
+    @endpoint("GET", _ONE + "/cost-tracking")
+    def cost_tracking(r: Route, /, session: str) -> Call[dict[str, Any]]:
+        """``GET …/cost-tracking``: cost per message and in total, USD (seed 004)."""
+        return r.call(_json, session=session)
+
+    @endpoint("GET", _ONE + "/context")
+    def context(
+        r: Route, /, session: str, provider: str, api: str | None = None, budget_tokens: int = 8000
+    ) -> Call[dict[str, Any]]:
+        """``GET …/context``: what to send to ``provider`` next (strategy, reason, messages)
+        within ``budget_tokens`` tokens."""
+        params = _query(provider=provider, api=api, budget_tokens=budget_tokens)
+        return r.call(_json, params=params, session=session)
+
+    @endpoint("GET", "/api/usage/daily")
+    def daily_usage(r: Route, /, days: int = 30) -> Call[dict[str, Any]]:
+        """``GET /api/usage/daily``: the account's calls, tokens and cost (USD) per UTC day for
+        the last ``days`` days (1–366), oldest first."""
+        return r.call(_json, params=_query(days=days))
+
+    # -- system -------------------------------------------------------------------------------
+    @endpoint("GET", "/healthz")
+    def healthz(r: Route, /) -> Call[dict[str, Any]]:
+        """``GET /healthz`` (no auth needed); ``ServerError`` (503) when the store does not answer."""
+        return r.call(_json)
+
+    @endpoint("GET", "/metrics")
+    def metrics(r: Route, /) -> Call[str]:
+        """``GET /metrics``: the API's Prometheus metrics (text exposition format; no auth)."""
+        return r.call(_text)
+
+    @endpoint("GET", "/api/stats")
+    def stats(r: Route, /) -> Call[StatsOut]:
+        """``GET /api/stats``: the account's session and message counts (seed 002, section 9)."""
+        return r.call(_model(StatsOut))
+
+
+#: The live event streams (Server-Sent Events), read by ``stream`` / ``follow`` rather than sent
+#: as one :class:`Call`.
+ACCOUNT_STREAM = Route("GET", "/api/stream")
+SESSION_STREAM = Route("GET", _ONE + "/stream")
+
+
+def endpoints() -> dict[str, Endpoint[Any, Any]]:
+    """Every :class:`Endpoint`, by the client method name that sends it."""
+    return {name: ep for name, ep in vars(_Routes).items() if isinstance(ep, Endpoint)}
+
+
+def routes() -> dict[tuple[str, str], str]:
+    """Every route the clients reach, ``(method, path template)`` → the ``Client`` /
+    ``AsyncClient`` method name (the route coverage test compares it with the app's routes)."""
+    table = {(ep.route.method, ep.route.path): name for name, ep in endpoints().items()}
+    table[(ACCOUNT_STREAM.method, ACCOUNT_STREAM.path)] = "stream"
+    table[(SESSION_STREAM.method, SESSION_STREAM.path)] = "stream"
+    return table
+
+
+# -- multi-request helpers, written once (the clients drive them) ---------------------------------
+@dataclass(frozen=True)
+class _Emit(Generic[Item]):
+    items: Sequence[Item]
+
+
+#: A multi-request plan: yields the calls to send (receiving each answer) and ``_Emit``s of results.
+Plan = Generator["Call[Any] | _Emit[Item]", Any, None]
+
+
+def _offset_pages(list_page: Callable[[int], Call[Any]], page_size: int) -> Plan[Any]:
+    """Page after page (``page=1, 2, …``) until a short page or ``total`` is reached."""
+    page = 1
+    while True:
+        result = yield list_page(page)
+        yield _Emit(result.items)
+        if len(result.items) < page_size or page * page_size >= result.total:
+            return
+        page += 1
+
+
+def _keyset_pages(list_after: Callable[[int], Call[Any]], after_seq: int, page_size: int) -> Plan[Any]:
+    """Keyset pages: each asks for ``seq > `` the last seq seen, until a short page."""
+    while True:
+        result = yield list_after(after_seq)
+        yield _Emit(result.items)
+        if len(result.items) < page_size:
+            return
+        after_seq = result.items[-1].seq
+
+
+def _recent_plan(session: str, n: int) -> Plan[MessageOut]:
+    """The latest ``n`` messages in ``seq`` order: the count, the message at position
+    ``total - n``, then keyset pages from there (appends in between are seen; the last ``n``
+    are emitted)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n must be an int >= 0, got {n!r}")
+    if n == 0:
+        return
+    total = (yield _Routes.list_messages(session, size=1)).total
+    after = 0
+    if total > n:
+        start = (yield _Routes.list_messages(session, page=total - n + 1, size=1)).items
+        after = start[0].seq - 1 if start else 0
+    found: list[MessageOut] = []
+    pages = _keyset_pages(
+        lambda seq: _Routes.list_messages(session, size=MAX_PAGE_SIZE, after_seq=seq), after, MAX_PAGE_SIZE
+    )
+    answer: Any = None
+    while True:
+        try:
+            step = pages.send(answer)
+        except StopIteration:
+            break
+        if isinstance(step, _Emit):
+            found.extend(step.items)
+            answer = None
+        else:
+            answer = yield step
+    yield _Emit(found[-n:])
+
+
+def _sessions_plan(page_size: int, filters: Mapping[str, Any]) -> Plan[SessionOut]:
+    _check_size(page_size)
+    return _offset_pages(lambda page: _Routes.list_sessions(page=page, size=page_size, **filters), page_size)
+
+
+def _messages_plan(
+    session: str, after_seq: int, page_size: int, filters: Mapping[str, Any]
+) -> Plan[MessageOut]:
+    _check_size(page_size)
+    return _keyset_pages(
+        lambda seq: _Routes.list_messages(session, size=page_size, after_seq=seq, **filters),
+        after_seq,
+        page_size,
+    )
+
+
+def _agent_messages_plan(
+    session_key: str, after_seq: int, page_size: int, filters: Mapping[str, Any]
+) -> Plan[MessageOut]:
+    _check_size(page_size)
+    return _keyset_pages(
+        lambda seq: _Routes.list_agent_messages(session_key, size=page_size, after_seq=seq, **filters),
+        after_seq,
+        page_size,
+    )
+
+
+def _conversation_sessions_plan(page_size: int, filters: Mapping[str, Any]) -> Plan[ConversationSessionOut]:
+    _check_size(page_size)
+    return _offset_pages(
+        lambda page: _Routes.list_conversation_sessions(page=page, size=page_size, **filters), page_size
+    )
 
 
 def _retry_delay(attempt: int, backoff: float, response: httpx.Response | None) -> float:
@@ -521,6 +1071,9 @@ class Client:
     ``backoff`` (seconds) as described above; ``headers``: extra headers; ``transport``: an httpx
     transport (tests, proxies). Thread-safe (httpx.Client is); close it, or use ``with``.
     Raises ``ValueError`` for negative ``retries``/``backoff``.
+
+    Each route's method is its :class:`Endpoint` in ``_Routes`` (same name, same arguments, its
+    docstring); the helpers below walk pages and streams.
     """
 
     def __init__(
@@ -571,266 +1124,151 @@ class Client:
                 continue
             return _finish(call, response, attempt)
 
-    # -- sessions -------------------------------------------------------------------------------
-    def list_sessions(self, *, page: int = 1, size: int = 50, **filters: Any) -> SessionsPage:
-        """``GET /api/agent-sessions``: one page; ``filters``: ``search``, ``status``, ``kind``,
-        ``participant_id``, ``created_from``/``created_to``, ``updated_from``/``updated_to``."""
-        return self.call(_Routes.list_sessions(page, _check_size(size), filters))
-
-    def iter_sessions(self, *, page_size: int = MAX_PAGE_SIZE, **filters: Any) -> Iterator[SessionOut]:
-        """Every session matching ``filters`` (as ``list_sessions``), page after page."""
-        page = 1
+    def _walk(self, plan: Plan[Item]) -> Iterator[Item]:
+        answer: Any = None
         while True:
-            result = self.list_sessions(page=page, size=page_size, **filters)
-            yield from result.items
-            if len(result.items) < page_size or page * page_size >= result.total:
+            try:
+                step = plan.send(answer)
+            except StopIteration:
                 return
-            page += 1
+            if isinstance(step, _Emit):
+                answer = None
+                yield from step.items
+            else:
+                answer = self.call(step)
 
-    def create_session(
-        self, body: SessionCreate | Mapping[str, Any] | None = None, **fields: Any
-    ) -> SessionOut:
-        """``POST /api/agent-sessions`` with a ``SessionCreate`` (or its fields); ``ConflictError``
-        when the ``session_id`` is taken."""
-        return self.call(_Routes.create_session(_body(SessionCreate, body, fields)))
+    # -- routes (one line each: the Endpoint says everything) ---------------------------------
+    list_sessions = _sync(_Routes.list_sessions)
+    create_session = _sync(_Routes.create_session)
+    conversation = _sync(_Routes.conversation)
+    import_session = _sync(_Routes.import_session)
+    get_session = _sync(_Routes.get_session)
+    update_session = _sync(_Routes.update_session)
+    delete_session = _sync(_Routes.delete_session)
+    activate_session = _sync(_Routes.activate_session)
+    deactivate_session = _sync(_Routes.deactivate_session)
+    transition_session = _sync(_Routes.transition_session)
+    session_events = _sync(_Routes.session_events)
+    export_session = _sync(_Routes.export_session)
+    session_health = _sync(_Routes.session_health)
+    fork_session = _sync(_Routes.fork_session)
+    branches = _sync(_Routes.branches)
+    list_messages = _sync(_Routes.list_messages)
+    append_message = _sync(_Routes.append_message)
+    append_messages = _sync(_Routes.append_messages)
+    pop_message = _sync(_Routes.pop_message)
+    get_message = _sync(_Routes.get_message)
+    edit_message = _sync(_Routes.edit_message)
+    delete_message = _sync(_Routes.delete_message)
+    redact_message = _sync(_Routes.redact_message)
+    clear_messages = _sync(_Routes.clear_messages)
+    list_memory = _sync(_Routes.list_memory)
+    get_memory = _sync(_Routes.get_memory)
+    set_memory = _sync(_Routes.set_memory)
+    delete_memory = _sync(_Routes.delete_memory)
+    create_conversation_session = _sync(_Routes.create_conversation_session)
+    list_conversation_sessions = _sync(_Routes.list_conversation_sessions)
+    get_conversation_session = _sync(_Routes.get_conversation_session)
+    post_agent_message = _sync(_Routes.post_agent_message)
+    list_agent_messages = _sync(_Routes.list_agent_messages)
+    providers = _sync(_Routes.providers)
+    usage = _sync(_Routes.usage)
+    provider_calls = _sync(_Routes.provider_calls)
+    record_provider_call = _sync(_Routes.record_provider_call)
+    provider_metadata = _sync(_Routes.provider_metadata)
+    extracted_identifiers = _sync(_Routes.extracted_identifiers)
+    token_usage_history = _sync(_Routes.token_usage_history)
+    cost_tracking = _sync(_Routes.cost_tracking)
+    context = _sync(_Routes.context)
+    daily_usage = _sync(_Routes.daily_usage)
+    healthz = _sync(_Routes.healthz)
+    metrics = _sync(_Routes.metrics)
+    stats = _sync(_Routes.stats)
 
-    def get_session(self, session: str) -> SessionOut:
-        """``GET /api/agent-sessions/{session}``; ``NotFoundError``."""
-        return self.call(_Routes.get_session(session))
-
-    def update_session(
-        self, session: str, body: SessionUpdate | Mapping[str, Any] | None = None, **fields: Any
-    ) -> SessionOut:
-        """``PATCH /api/agent-sessions/{session}``: only the fields given change."""
-        return self.call(_Routes.update_session(session, _body(SessionUpdate, body, fields)))
-
-    def delete_session(self, session: str) -> None:
-        """``DELETE /api/agent-sessions/{session}`` with everything recorded about it."""
-        self.call(_Routes.delete_session(session))
-
-    def activate_session(self, session: str, reason: str | None = None) -> SessionOut:
-        """``PUT …/activate`` (inactive → active); ``InvalidTransitionError`` otherwise."""
-        return self.call(_Routes.move(session, "activate", _query(reason=reason) or None))
-
-    def deactivate_session(self, session: str, reason: str | None = None) -> SessionOut:
-        """``PUT …/deactivate`` (active → inactive); ``InvalidTransitionError`` otherwise."""
-        return self.call(_Routes.move(session, "deactivate", _query(reason=reason) or None))
-
-    def transition_session(self, session: str, status: str, reason: str | None = None) -> SessionOut:
-        """``POST …/transition`` to ``status`` (any legal lifecycle move)."""
-        return self.call(_Routes.move(session, "transition", _query(status=status, reason=reason)))
-
-    def session_events(self, session: str) -> EventsOut:
-        """``GET …/events``: the session's lifecycle events, oldest first."""
-        return self.call(_Routes.events(session))
-
-    def export_session(self, session: str, format: str = "json") -> Any:
-        """``GET …/export?format=…``: a dict for JSON formats (``json``, ``a2a``), text for ``csv``."""
-        return self.call(_Routes.export(session, format))
-
-    def import_session(self, bundle: Mapping[str, Any]) -> SessionOut:
-        """``POST /api/agent-sessions/import``: restore an exported bundle."""
-        return self.call(_Routes.import_bundle(bundle))
-
-    def session_health(self, session: str) -> HealthOut:
-        """``GET …/health``: the 0–100 health score with its factors."""
-        return self.call(_Routes.health(session))
-
-    def conversation(
-        self, body: ConversationIn | Mapping[str, Any] | None = None, **fields: Any
-    ) -> ConversationOut:
-        """``POST /api/agent-sessions/conversation``: append the messages (ids assigned here when
-        missing) and get the agent's reply; re-sent safely."""
-        return self.call(_Routes.conversation(_body(ConversationIn, body, fields)))
-
-    # -- messages -------------------------------------------------------------------------------
-    def list_messages(
-        self,
-        session: str,
-        *,
-        page: int = 1,
-        size: int = 50,
-        after_seq: int | None = None,
-        search: str | None = None,
-        role: str | None = None,
-        sender: str | None = None,
-        recipient: str | None = None,
-        message_type: str | None = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-    ) -> MessagesPage:
-        """``GET …/messages``: one page in ``seq`` order, filtered before paging."""
-        filters = _message_filters(search, role, sender, recipient, message_type, created_from, created_to)
-        return self.call(_Routes.list_messages(session, page, _check_size(size), after_seq, filters))
+    # -- iteration helpers ----------------------------------------------------------------------
+    def iter_sessions(self, *, page_size: int = MAX_PAGE_SIZE, **filters: Any) -> Iterator[SessionOut]:
+        """Every session matching ``filters`` (as ``list_sessions``), page after page (ordered
+        by last update, so a session updated meanwhile may move between pages)."""
+        return self._walk(_sessions_plan(page_size, filters))
 
     def iter_messages(
         self, session: str, *, after_seq: int = 0, page_size: int = MAX_PAGE_SIZE, **filters: Any
     ) -> Iterator[MessageOut]:
         """Every message with ``seq > after_seq`` matching ``filters`` (as ``list_messages``), in
         ``seq`` order, by keyset pages (messages appended meanwhile are included, none twice)."""
-        while True:
-            result = self.list_messages(session, size=page_size, after_seq=after_seq, **filters)
-            yield from result.items
-            if len(result.items) < page_size:
-                return
-            after_seq = result.items[-1].seq
+        return self._walk(_messages_plan(session, after_seq, page_size, filters))
+
+    def iter_agent_messages(
+        self, session_key: str, *, after_seq: int = 0, page_size: int = MAX_PAGE_SIZE, **filters: Any
+    ) -> Iterator[MessageOut]:
+        """Every message of a multi-participant session (as ``list_agent_messages``), keyset paged."""
+        return self._walk(_agent_messages_plan(session_key, after_seq, page_size, filters))
+
+    def iter_conversation_sessions(
+        self, *, page_size: int = MAX_PAGE_SIZE, **filters: Any
+    ) -> Iterator[ConversationSessionOut]:
+        """Every multi-participant session matching ``filters`` (as ``list_conversation_sessions``)."""
+        return self._walk(_conversation_sessions_plan(page_size, filters))
 
     def recent_messages(self, session: str, n: int) -> list[MessageOut]:
-        """The latest ``n`` messages (``n`` ≥ 0) in ``seq`` order: the count, the message at
-        position ``total - n``, then keyset pages from there (so appends in between are seen and
-        the last ``n`` are returned)."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"n must be an int >= 0, got {n!r}")
-        if n == 0:
-            return []
-        total = self.list_messages(session, size=1).total
-        after = 0
-        if total > n:
-            start = self.list_messages(session, page=total - n + 1, size=1).items
-            after = start[0].seq - 1 if start else 0
-        return list(self.iter_messages(session, after_seq=after))[-n:]
+        """The latest ``n`` messages (``n`` ≥ 0) in ``seq`` order (``ValueError`` for a bad ``n``)."""
+        return list(self._walk(_recent_plan(session, n)))
 
-    def append_message(
-        self, session: str, message: MessageIn | Mapping[str, Any] | None = None, **fields: Any
-    ) -> MessageOut:
-        """``POST …/messages``: append one message (given an id here when it has none, so a
-        re-send returns the stored message); ``SessionNotActiveError`` when the session refuses it."""
-        return self.call(_Routes.append(session, _with_id(_body(MessageIn, message, fields))))
-
-    def append_messages(
-        self, session: str, messages: Sequence[MessageIn | Mapping[str, Any]]
-    ) -> list[MessageOut]:
-        """``POST …/messages/batch``: append up to 500 messages, all or none, in order (ids
-        assigned here when missing)."""
-        if not 1 <= len(messages) <= MAX_BATCH:
-            raise ValueError(f"a batch holds 1 to {MAX_BATCH} messages, got {len(messages)}")
-        return self.call(_Routes.append_batch(session, [_with_id(m) for m in messages]))
-
-    def get_message(self, session: str, message_id: str) -> MessageOut:
-        """``GET …/messages/{message_id}``."""
-        return self.call(_Routes.get_message(session, message_id))
-
-    def edit_message(
+    # -- live events ----------------------------------------------------------------------------
+    def stream(
         self,
-        session: str,
-        message_id: str,
-        body: MessagePatch | Mapping[str, Any] | None = None,
-        **fields: Any,
-    ) -> MessageOut:
-        """``PATCH …/messages/{message_id}``: new ``content`` and/or ``extra_data``."""
-        return self.call(_Routes.edit_message(session, message_id, _body(MessagePatch, body, fields)))
-
-    def delete_message(self, session: str, message_id: str) -> None:
-        """``DELETE …/messages/{message_id}`` (its seq is never reused)."""
-        self.call(_Routes.delete_message(session, message_id))
-
-    def redact_message(self, session: str, message_id: str, marker: str | None = None) -> MessageOut:
-        """``POST …/messages/{message_id}/redact``: replace the content with ``marker``."""
-        return self.call(_Routes.redact_message(session, message_id, marker))
-
-    def clear_messages(self, session: str) -> int:
-        """``DELETE …/clear-messages``: delete every message; how many were deleted."""
-        return self.call(_Routes.clear_messages(session)).deleted_count
-
-    def pop_message(self, session: str) -> MessageOut | None:
-        """Delete and return the latest message, or ``None`` when there is none. Two requests
-        (read the latest, delete it by id): a message appended by someone else in between is not
-        the one removed."""
-        latest = self.recent_messages(session, 1)
-        if not latest:
-            return None
-        self.delete_message(session, latest[0].id)
-        return latest[0]
-
-    # -- memory ---------------------------------------------------------------------------------
-    def list_memory(self, session: str, *, page: int = 1, size: int = 50) -> MemoryPage:
-        """``GET …/memory``: the session memory entries, ordered by key."""
-        return self.call(_Routes.list_memory(session, page, _check_size(size)))
-
-    def get_memory(self, session: str, key: str) -> MemoryEntryOut:
-        """``GET …/memory/{key}``; ``NotFoundError`` when not set."""
-        return self.call(_Routes.get_memory(session, key))
-
-    def set_memory(self, session: str, key: str, value: Any) -> MemoryEntryOut:
-        """``PUT …/memory/{key}`` with any JSON ``value``."""
-        return self.call(_Routes.set_memory(session, key, value))
-
-    def delete_memory(self, session: str, key: str) -> None:
-        """``DELETE …/memory/{key}``."""
-        self.call(_Routes.delete_memory(session, key))
-
-    # -- multi-participant sessions -------------------------------------------------------------
-    def create_conversation_session(
-        self, body: ConversationSessionIn | Mapping[str, Any] | None = None, **fields: Any
-    ) -> ConversationSessionOut:
-        """``POST /api/sessions``: a ``ConversationSession`` (its ``session_key`` is derived)."""
-        return self.call(_Routes.create_conversation_session(_body(ConversationSessionIn, body, fields)))
-
-    def list_conversation_sessions(
-        self, *, page: int = 1, size: int = 50, **filters: Any
-    ) -> ConversationSessionsPage:
-        """``GET /api/sessions``; ``filters``: ``participant_id``, ``status``, ``search``."""
-        return self.call(_Routes.list_conversation_sessions(page, _check_size(size), filters))
-
-    def get_conversation_session(self, session_key: str) -> ConversationSessionOut:
-        """``GET /api/sessions/{session_key}``."""
-        return self.call(_Routes.get_conversation_session(session_key))
-
-    def post_agent_message(
-        self, session_key: str, body: AgentMessageIn | Mapping[str, Any] | None = None, **fields: Any
-    ) -> MessageOut:
-        """``POST /api/sessions/{session_key}/messages``: an ``AgentCommunicationMessage``
-        (``message_id`` assigned here when missing, so a re-send is idempotent)."""
-        return self.call(_Routes.post_agent_message(session_key, _body(AgentMessageIn, body, fields)))
-
-    def list_agent_messages(
-        self, session_key: str, *, page: int = 1, size: int = 50, after_seq: int | None = None, **filters: Any
-    ) -> MessagesPage:
-        """``GET /api/sessions/{session_key}/messages`` (filters as ``list_messages``)."""
-        return self.call(
-            _Routes.list_agent_messages(session_key, page, _check_size(size), after_seq, filters)
+        session: str | None = None,
+        *,
+        after: int | None = None,
+        reconnect_delay: float = 1.0,
+        max_reconnects: int | None = None,
+    ) -> Iterator[EventRecord]:
+        """The account's live events (``GET /api/stream``), or one session's (``GET
+        …/{session}/stream``), as ``EventRecord``s in commit order, reconnecting with
+        ``Last-Event-ID`` (none lost or repeated; ``events.client_stream``). ``after``: start
+        after this event id (``0``: the whole history; ``None``: only new events). Endless
+        for the account; a session's ends after its deletion. Close the iterator to disconnect.
+        HTTP errors are raised as :class:`ApiError` subclasses."""
+        return _typed_stream_errors(
+            stream_events_sync(
+                self._http,
+                session=session,
+                after=after,
+                reconnect_delay=reconnect_delay,
+                max_reconnects=max_reconnects,
+            )
         )
 
-    # -- system and provider capture ------------------------------------------------------------
-    def healthz(self) -> dict[str, Any]:
-        """``GET /healthz`` (no auth needed)."""
-        result: dict[str, Any] = self.call(_Routes.get("/healthz", _json))
-        return result
-
-    def stats(self) -> StatsOut:
-        """``GET /api/stats``: the account's session and message counts."""
-        return self.call(_Routes.get("/api/stats", _model(StatsOut)))
-
-    def providers(self) -> dict[str, Any]:
-        """``GET /api/providers``: the provider capability registry."""
-        result: dict[str, Any] = self.call(_Routes.get("/api/providers", _json))
-        return result
-
-    def usage(self, session: str) -> dict[str, Any]:
-        """``GET …/usage``: token and cost totals (``totals``, ``by_model``, ``by_message``)."""
-        result: dict[str, Any] = self.call(_Routes.get(f"{_Routes.S}/{_seg(session)}/usage", _json))
-        return result
-
-    def provider_calls(self, session: str, include_raw: bool = False) -> dict[str, Any]:
-        """``GET …/provider-calls``: the recorded model calls (``items``, ``total``)."""
-        path = f"{_Routes.S}/{_seg(session)}/provider-calls"
-        result: dict[str, Any] = self.call(_Routes.get(path, _json, include_raw=include_raw))
-        return result
-
-    def context(
-        self, session: str, provider: str, api: str | None = None, budget_tokens: int = 8000
-    ) -> dict[str, Any]:
-        """``GET …/context``: what to send to ``provider`` next (strategy, reason, messages)."""
-        path = f"{_Routes.S}/{_seg(session)}/context"
-        read = _Routes.get(path, _json, provider=provider, api=api, budget_tokens=budget_tokens)
-        result: dict[str, Any] = self.call(read)
-        return result
+    def follow(self, session: str, *, after_seq: int = 0) -> Iterator[MessageOut]:
+        """The session's messages with ``seq > after_seq``, then each new one as it is appended
+        (``message.appended`` events). The stream's position is taken before the history is
+        read and each event's gap is read back by keyset, so a message appended meanwhile is
+        seen once, in ``seq`` order. Endless until the session is deleted; close the iterator
+        to stop."""
+        try:
+            start = stream_position(self._http, session)
+        except httpx.HTTPStatusError as exc:
+            raise error_for(exc.response) from exc
+        last = after_seq
+        for message in self.iter_messages(session, after_seq=after_seq):
+            last = message.seq
+            yield message
+        events = self.stream(session, after=start)
+        try:
+            for event in events:
+                if event.kind != EventKind.MESSAGE_APPENDED or int(event.payload.get("seq", 0)) <= last:
+                    continue
+                for message in self.iter_messages(session, after_seq=last):
+                    last = message.seq
+                    yield message
+        finally:
+            events.close()  # type: ignore[attr-defined]
 
 
 class AsyncClient:
-    """The asyncio form of :class:`Client`: the same methods, awaited (``iter_*`` are async
-    iterators). Bound to the event loop it is first used in (httpx.AsyncClient is); use
-    ``async with`` or ``await aclose()``."""
+    """The asyncio form of :class:`Client`: the same methods, awaited (``iter_*``, ``stream``
+    and ``follow`` are async iterators). Bound to the event loop it is first used in
+    (httpx.AsyncClient is); use ``async with`` or ``await aclose()``."""
 
     def __init__(
         self,
@@ -880,268 +1318,179 @@ class AsyncClient:
                 continue
             return _finish(call, response, attempt)
 
-    # -- sessions -------------------------------------------------------------------------------
-    async def list_sessions(self, *, page: int = 1, size: int = 50, **filters: Any) -> SessionsPage:
-        """See :meth:`Client.list_sessions`."""
-        return await self.call(_Routes.list_sessions(page, _check_size(size), filters))
-
-    async def iter_sessions(
-        self, *, page_size: int = MAX_PAGE_SIZE, **filters: Any
-    ) -> AsyncIterator[SessionOut]:
-        """See :meth:`Client.iter_sessions`."""
-        page = 1
+    async def _walk(self, plan: Plan[Item]) -> AsyncIterator[Item]:
+        answer: Any = None
         while True:
-            result = await self.list_sessions(page=page, size=page_size, **filters)
-            for item in result.items:
-                yield item
-            if len(result.items) < page_size or page * page_size >= result.total:
+            try:
+                step = plan.send(answer)
+            except StopIteration:
                 return
-            page += 1
+            if isinstance(step, _Emit):
+                answer = None
+                for item in step.items:
+                    yield item
+            else:
+                answer = await self.call(step)
 
-    async def create_session(
-        self, body: SessionCreate | Mapping[str, Any] | None = None, **fields: Any
-    ) -> SessionOut:
-        """See :meth:`Client.create_session`."""
-        return await self.call(_Routes.create_session(_body(SessionCreate, body, fields)))
+    # -- routes (one line each: the Endpoint says everything) ---------------------------------
+    list_sessions = _async(_Routes.list_sessions)
+    create_session = _async(_Routes.create_session)
+    conversation = _async(_Routes.conversation)
+    import_session = _async(_Routes.import_session)
+    get_session = _async(_Routes.get_session)
+    update_session = _async(_Routes.update_session)
+    delete_session = _async(_Routes.delete_session)
+    activate_session = _async(_Routes.activate_session)
+    deactivate_session = _async(_Routes.deactivate_session)
+    transition_session = _async(_Routes.transition_session)
+    session_events = _async(_Routes.session_events)
+    export_session = _async(_Routes.export_session)
+    session_health = _async(_Routes.session_health)
+    fork_session = _async(_Routes.fork_session)
+    branches = _async(_Routes.branches)
+    list_messages = _async(_Routes.list_messages)
+    append_message = _async(_Routes.append_message)
+    append_messages = _async(_Routes.append_messages)
+    pop_message = _async(_Routes.pop_message)
+    get_message = _async(_Routes.get_message)
+    edit_message = _async(_Routes.edit_message)
+    delete_message = _async(_Routes.delete_message)
+    redact_message = _async(_Routes.redact_message)
+    clear_messages = _async(_Routes.clear_messages)
+    list_memory = _async(_Routes.list_memory)
+    get_memory = _async(_Routes.get_memory)
+    set_memory = _async(_Routes.set_memory)
+    delete_memory = _async(_Routes.delete_memory)
+    create_conversation_session = _async(_Routes.create_conversation_session)
+    list_conversation_sessions = _async(_Routes.list_conversation_sessions)
+    get_conversation_session = _async(_Routes.get_conversation_session)
+    post_agent_message = _async(_Routes.post_agent_message)
+    list_agent_messages = _async(_Routes.list_agent_messages)
+    providers = _async(_Routes.providers)
+    usage = _async(_Routes.usage)
+    provider_calls = _async(_Routes.provider_calls)
+    record_provider_call = _async(_Routes.record_provider_call)
+    provider_metadata = _async(_Routes.provider_metadata)
+    extracted_identifiers = _async(_Routes.extracted_identifiers)
+    token_usage_history = _async(_Routes.token_usage_history)
+    cost_tracking = _async(_Routes.cost_tracking)
+    context = _async(_Routes.context)
+    daily_usage = _async(_Routes.daily_usage)
+    healthz = _async(_Routes.healthz)
+    metrics = _async(_Routes.metrics)
+    stats = _async(_Routes.stats)
 
-    async def get_session(self, session: str) -> SessionOut:
-        """See :meth:`Client.get_session`."""
-        return await self.call(_Routes.get_session(session))
+    # -- iteration helpers ----------------------------------------------------------------------
+    def iter_sessions(self, *, page_size: int = MAX_PAGE_SIZE, **filters: Any) -> AsyncIterator[SessionOut]:
+        """See :meth:`Client.iter_sessions`."""
+        return self._walk(_sessions_plan(page_size, filters))
 
-    async def update_session(
-        self, session: str, body: SessionUpdate | Mapping[str, Any] | None = None, **fields: Any
-    ) -> SessionOut:
-        """See :meth:`Client.update_session`."""
-        return await self.call(_Routes.update_session(session, _body(SessionUpdate, body, fields)))
-
-    async def delete_session(self, session: str) -> None:
-        """See :meth:`Client.delete_session`."""
-        await self.call(_Routes.delete_session(session))
-
-    async def activate_session(self, session: str, reason: str | None = None) -> SessionOut:
-        """See :meth:`Client.activate_session`."""
-        return await self.call(_Routes.move(session, "activate", _query(reason=reason) or None))
-
-    async def deactivate_session(self, session: str, reason: str | None = None) -> SessionOut:
-        """See :meth:`Client.deactivate_session`."""
-        return await self.call(_Routes.move(session, "deactivate", _query(reason=reason) or None))
-
-    async def transition_session(self, session: str, status: str, reason: str | None = None) -> SessionOut:
-        """See :meth:`Client.transition_session`."""
-        return await self.call(_Routes.move(session, "transition", _query(status=status, reason=reason)))
-
-    async def session_events(self, session: str) -> EventsOut:
-        """See :meth:`Client.session_events`."""
-        return await self.call(_Routes.events(session))
-
-    async def export_session(self, session: str, format: str = "json") -> Any:
-        """See :meth:`Client.export_session`."""
-        return await self.call(_Routes.export(session, format))
-
-    async def import_session(self, bundle: Mapping[str, Any]) -> SessionOut:
-        """See :meth:`Client.import_session`."""
-        return await self.call(_Routes.import_bundle(bundle))
-
-    async def session_health(self, session: str) -> HealthOut:
-        """See :meth:`Client.session_health`."""
-        return await self.call(_Routes.health(session))
-
-    async def conversation(
-        self, body: ConversationIn | Mapping[str, Any] | None = None, **fields: Any
-    ) -> ConversationOut:
-        """See :meth:`Client.conversation`."""
-        return await self.call(_Routes.conversation(_body(ConversationIn, body, fields)))
-
-    # -- messages -------------------------------------------------------------------------------
-    async def list_messages(
-        self,
-        session: str,
-        *,
-        page: int = 1,
-        size: int = 50,
-        after_seq: int | None = None,
-        search: str | None = None,
-        role: str | None = None,
-        sender: str | None = None,
-        recipient: str | None = None,
-        message_type: str | None = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-    ) -> MessagesPage:
-        """See :meth:`Client.list_messages`."""
-        filters = _message_filters(search, role, sender, recipient, message_type, created_from, created_to)
-        return await self.call(_Routes.list_messages(session, page, _check_size(size), after_seq, filters))
-
-    async def iter_messages(
+    def iter_messages(
         self, session: str, *, after_seq: int = 0, page_size: int = MAX_PAGE_SIZE, **filters: Any
     ) -> AsyncIterator[MessageOut]:
         """See :meth:`Client.iter_messages`."""
-        while True:
-            result = await self.list_messages(session, size=page_size, after_seq=after_seq, **filters)
-            for item in result.items:
-                yield item
-            if len(result.items) < page_size:
-                return
-            after_seq = result.items[-1].seq
+        return self._walk(_messages_plan(session, after_seq, page_size, filters))
+
+    def iter_agent_messages(
+        self, session_key: str, *, after_seq: int = 0, page_size: int = MAX_PAGE_SIZE, **filters: Any
+    ) -> AsyncIterator[MessageOut]:
+        """See :meth:`Client.iter_agent_messages`."""
+        return self._walk(_agent_messages_plan(session_key, after_seq, page_size, filters))
+
+    def iter_conversation_sessions(
+        self, *, page_size: int = MAX_PAGE_SIZE, **filters: Any
+    ) -> AsyncIterator[ConversationSessionOut]:
+        """See :meth:`Client.iter_conversation_sessions`."""
+        return self._walk(_conversation_sessions_plan(page_size, filters))
 
     async def recent_messages(self, session: str, n: int) -> list[MessageOut]:
         """See :meth:`Client.recent_messages`."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"n must be an int >= 0, got {n!r}")
-        if n == 0:
-            return []
-        total = (await self.list_messages(session, size=1)).total
-        after = 0
-        if total > n:
-            start = (await self.list_messages(session, page=total - n + 1, size=1)).items
-            after = start[0].seq - 1 if start else 0
-        return [m async for m in self.iter_messages(session, after_seq=after)][-n:]
+        return [m async for m in self._walk(_recent_plan(session, n))]
 
-    async def append_message(
-        self, session: str, message: MessageIn | Mapping[str, Any] | None = None, **fields: Any
-    ) -> MessageOut:
-        """See :meth:`Client.append_message`."""
-        return await self.call(_Routes.append(session, _with_id(_body(MessageIn, message, fields))))
-
-    async def append_messages(
-        self, session: str, messages: Sequence[MessageIn | Mapping[str, Any]]
-    ) -> list[MessageOut]:
-        """See :meth:`Client.append_messages`."""
-        if not 1 <= len(messages) <= MAX_BATCH:
-            raise ValueError(f"a batch holds 1 to {MAX_BATCH} messages, got {len(messages)}")
-        return await self.call(_Routes.append_batch(session, [_with_id(m) for m in messages]))
-
-    async def get_message(self, session: str, message_id: str) -> MessageOut:
-        """See :meth:`Client.get_message`."""
-        return await self.call(_Routes.get_message(session, message_id))
-
-    async def edit_message(
+    # -- live events ----------------------------------------------------------------------------
+    def stream(
         self,
-        session: str,
-        message_id: str,
-        body: MessagePatch | Mapping[str, Any] | None = None,
-        **fields: Any,
-    ) -> MessageOut:
-        """See :meth:`Client.edit_message`."""
-        return await self.call(_Routes.edit_message(session, message_id, _body(MessagePatch, body, fields)))
-
-    async def delete_message(self, session: str, message_id: str) -> None:
-        """See :meth:`Client.delete_message`."""
-        await self.call(_Routes.delete_message(session, message_id))
-
-    async def redact_message(self, session: str, message_id: str, marker: str | None = None) -> MessageOut:
-        """See :meth:`Client.redact_message`."""
-        return await self.call(_Routes.redact_message(session, message_id, marker))
-
-    async def clear_messages(self, session: str) -> int:
-        """See :meth:`Client.clear_messages`."""
-        return (await self.call(_Routes.clear_messages(session))).deleted_count
-
-    async def pop_message(self, session: str) -> MessageOut | None:
-        """See :meth:`Client.pop_message`."""
-        latest = await self.recent_messages(session, 1)
-        if not latest:
-            return None
-        await self.delete_message(session, latest[0].id)
-        return latest[0]
-
-    # -- memory ---------------------------------------------------------------------------------
-    async def list_memory(self, session: str, *, page: int = 1, size: int = 50) -> MemoryPage:
-        """See :meth:`Client.list_memory`."""
-        return await self.call(_Routes.list_memory(session, page, _check_size(size)))
-
-    async def get_memory(self, session: str, key: str) -> MemoryEntryOut:
-        """See :meth:`Client.get_memory`."""
-        return await self.call(_Routes.get_memory(session, key))
-
-    async def set_memory(self, session: str, key: str, value: Any) -> MemoryEntryOut:
-        """See :meth:`Client.set_memory`."""
-        return await self.call(_Routes.set_memory(session, key, value))
-
-    async def delete_memory(self, session: str, key: str) -> None:
-        """See :meth:`Client.delete_memory`."""
-        await self.call(_Routes.delete_memory(session, key))
-
-    # -- multi-participant sessions -------------------------------------------------------------
-    async def create_conversation_session(
-        self, body: ConversationSessionIn | Mapping[str, Any] | None = None, **fields: Any
-    ) -> ConversationSessionOut:
-        """See :meth:`Client.create_conversation_session`."""
-        return await self.call(
-            _Routes.create_conversation_session(_body(ConversationSessionIn, body, fields))
+        session: str | None = None,
+        *,
+        after: int | None = None,
+        reconnect_delay: float = 1.0,
+        max_reconnects: int | None = None,
+    ) -> AsyncIterator[EventRecord]:
+        """See :meth:`Client.stream` (``contextlib.aclosing`` it to disconnect early)."""
+        return _typed_astream_errors(
+            stream_events(
+                self._http,
+                session=session,
+                after=after,
+                reconnect_delay=reconnect_delay,
+                max_reconnects=max_reconnects,
+            )
         )
 
-    async def list_conversation_sessions(
-        self, *, page: int = 1, size: int = 50, **filters: Any
-    ) -> ConversationSessionsPage:
-        """See :meth:`Client.list_conversation_sessions`."""
-        return await self.call(_Routes.list_conversation_sessions(page, _check_size(size), filters))
+    async def follow(self, session: str, *, after_seq: int = 0) -> AsyncIterator[MessageOut]:
+        """See :meth:`Client.follow`."""
+        try:
+            start = await astream_position(self._http, session)
+        except httpx.HTTPStatusError as exc:
+            raise error_for(exc.response) from exc
+        last = after_seq
+        async for message in self.iter_messages(session, after_seq=after_seq):
+            last = message.seq
+            yield message
+        events = self.stream(session, after=start)
+        try:
+            async for event in events:
+                if event.kind != EventKind.MESSAGE_APPENDED or int(event.payload.get("seq", 0)) <= last:
+                    continue
+                async for message in self.iter_messages(session, after_seq=last):
+                    last = message.seq
+                    yield message
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
 
-    async def get_conversation_session(self, session_key: str) -> ConversationSessionOut:
-        """See :meth:`Client.get_conversation_session`."""
-        return await self.call(_Routes.get_conversation_session(session_key))
 
-    async def post_agent_message(
-        self, session_key: str, body: AgentMessageIn | Mapping[str, Any] | None = None, **fields: Any
-    ) -> MessageOut:
-        """See :meth:`Client.post_agent_message`."""
-        return await self.call(_Routes.post_agent_message(session_key, _body(AgentMessageIn, body, fields)))
+def _typed_stream_errors(events: Iterator[EventRecord]) -> Iterator[EventRecord]:
+    try:
+        yield from events
+    except httpx.HTTPStatusError as exc:
+        raise error_for(exc.response) from exc
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
 
-    async def list_agent_messages(
-        self, session_key: str, *, page: int = 1, size: int = 50, after_seq: int | None = None, **filters: Any
-    ) -> MessagesPage:
-        """See :meth:`Client.list_agent_messages`."""
-        call = _Routes.list_agent_messages(session_key, page, _check_size(size), after_seq, filters)
-        return await self.call(call)
 
-    # -- system and provider capture ------------------------------------------------------------
-    async def healthz(self) -> dict[str, Any]:
-        """See :meth:`Client.healthz`."""
-        result: dict[str, Any] = await self.call(_Routes.get("/healthz", _json))
-        return result
-
-    async def stats(self) -> StatsOut:
-        """See :meth:`Client.stats`."""
-        return await self.call(_Routes.get("/api/stats", _model(StatsOut)))
-
-    async def providers(self) -> dict[str, Any]:
-        """See :meth:`Client.providers`."""
-        result: dict[str, Any] = await self.call(_Routes.get("/api/providers", _json))
-        return result
-
-    async def usage(self, session: str) -> dict[str, Any]:
-        """See :meth:`Client.usage`."""
-        result: dict[str, Any] = await self.call(_Routes.get(f"{_Routes.S}/{_seg(session)}/usage", _json))
-        return result
-
-    async def provider_calls(self, session: str, include_raw: bool = False) -> dict[str, Any]:
-        """See :meth:`Client.provider_calls`."""
-        path = f"{_Routes.S}/{_seg(session)}/provider-calls"
-        result: dict[str, Any] = await self.call(_Routes.get(path, _json, include_raw=include_raw))
-        return result
-
-    async def context(
-        self, session: str, provider: str, api: str | None = None, budget_tokens: int = 8000
-    ) -> dict[str, Any]:
-        """See :meth:`Client.context`."""
-        path = f"{_Routes.S}/{_seg(session)}/context"
-        read = _Routes.get(path, _json, provider=provider, api=api, budget_tokens=budget_tokens)
-        result: dict[str, Any] = await self.call(read)
-        return result
+async def _typed_astream_errors(events: AsyncIterator[EventRecord]) -> AsyncIterator[EventRecord]:
+    try:
+        async for event in events:
+            yield event
+    except httpx.HTTPStatusError as exc:
+        raise error_for(exc.response) from exc
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 __all__ = [
+    "ACCOUNT_STREAM",
+    "SESSION_STREAM",
     "ApiError",
     "AsyncClient",
     "AuthenticationError",
     "Call",
     "Client",
     "ConflictError",
+    "Endpoint",
     "InvalidRequestError",
     "InvalidTransitionError",
     "ModelCallFailedError",
     "NotFoundError",
+    "Route",
     "ServerError",
     "SessionNotActiveError",
+    "endpoint",
+    "endpoints",
     "error_for",
+    "routes",
 ]

@@ -28,6 +28,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("GET", "/api/agent-sessions/{session}/messages"): None,
     ("POST", "/api/agent-sessions/{session}/messages"): {"role": "user", "content": "intrusion"},
     ("POST", "/api/agent-sessions/{session}/messages/batch"): BATCH,
+    ("POST", "/api/agent-sessions/{session}/messages/pop"): None,
     ("GET", "/api/agent-sessions/{session}/messages/{message_id}"): None,
     ("PATCH", "/api/agent-sessions/{session}/messages/{message_id}"): {"content": "hijacked"},
     ("DELETE", "/api/agent-sessions/{session}/messages/{message_id}"): None,

@@ -114,6 +114,33 @@ def test_the_library_example_runs_twice(tmp_path: Path) -> None:
     assert (tmp_path / "ledger.db").is_file()
 
 
+def test_the_client_example_runs_against_a_server(tmp_path: Path) -> None:
+    """The Integrations section's client snippet, pointed at a real server: usage recorded and
+    priced, the messages iterated, the newest popped, the session's events streamed."""
+    block = next(b for b in code_blocks(section("Integrations"), "python") if "from convoledger.client" in b)
+    with running_serve(f"sqlite:///{tmp_path / 'ledger.db'}", log_dir=tmp_path, accounts=("a",)) as proc:
+        token = proc.headers["a"]["Authorization"].removeprefix("Bearer ")
+        script = tmp_path / "client_example.py"
+        script.write_text(block.replace(README_BASE, proc.base_url).replace("clg_…", token))
+        done = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+        )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    tokens_in, tokens_out, cost, currency = lines[0].split()
+    # gpt-4o-mini: $0.15 / $0.60 per million input / output tokens (openai.com/api/pricing)
+    assert (tokens_in, tokens_out, currency) == ("420", "12", "USD")
+    assert abs(float(cost) - (420 * 0.15e-6 + 12 * 0.60e-6)) < 1e-6
+    assert lines[1:4] == [
+        "1 user My order is late",
+        "2 assistant Sorry! It ships today.",
+        "popped: Sorry! It ships today.",
+    ]
+    kinds = [line.split()[1] for line in lines[4:]]
+    assert kinds[0] == "conversation.created" and kinds[-1] == "message.deleted"
+    assert kinds.count("message.appended") == 2
+
+
 # -- "Try the API" against a real server with the sample ----------------------------------------
 def _request(command: list[str], base_url: str, token: str) -> httpx.Response:
     """Send the request a README ``curl`` command describes (``-H``, ``-d``, the URL)."""

@@ -142,10 +142,13 @@ async def test_runner_in_process_then_read_back_over_http_with_usage(served: Ser
     with served.client("a") as http:
         sid = http.get("/api/agent-sessions/e2e-weather").json()["id"]
     with Client(served.base_url, served.headers["a"]["Authorization"].split()[1]) as api:
-        messages = check_transcript(api, sid)
-        usage_out = api.usage(sid)
-        calls = api.provider_calls(sid)["items"]
-    totals = usage_out["totals"]
+        check_usage(api, sid, check_transcript(api, sid))
+
+
+def check_usage(api: Client, session: str, messages: list[Any]) -> None:
+    """Every scripted model call is recorded once, priced (USD) and linked to its message."""
+    totals = api.usage(session)["totals"]
+    calls = api.provider_calls(session)["items"]
     assert totals["calls"] == len(SCRIPT)
     assert totals["input_tokens"] == sum(s["usage"].input_tokens for s in SCRIPT)
     assert totals["cache_read_tokens"] == 1024 + 1280 and totals["reasoning_tokens"] == 12
@@ -157,10 +160,12 @@ async def test_runner_in_process_then_read_back_over_http_with_usage(served: Ser
     assert {c["model"] for c in calls} == {"gpt-4o-mini"} and {c["api"] for c in calls} == {"responses"}
 
 
-async def test_runner_remote_over_http(served: ServeProcess) -> None:
+async def test_runner_remote_over_http_with_usage(served: ServeProcess) -> None:
+    """Remote mode: the items go through the API and each model call's usage is recorded with
+    ``POST …/provider-calls`` (priced by the server), read back with ``GET …/usage``."""
     token = served.headers["b"]["Authorization"].split()[1]
     session = LedgerSession("e2e-weather", base_url=served.base_url, token=token)
-    await run_turns(session)
+    await run_turns(session, hooks=session.usage_hooks(model="gpt-4o-mini"))
     assert (await session.get_items(limit=1)) == [
         {
             "id": "msg_3",
@@ -174,4 +179,8 @@ async def test_runner_remote_over_http(served: ServeProcess) -> None:
     ]
     session.close()
     with Client(served.base_url, token) as api:
-        check_transcript(api, api.get_session("e2e-weather").id)
+        sid = api.get_session("e2e-weather").id
+        check_usage(api, sid, check_transcript(api, sid))
+        history = api.token_usage_history(sid)["token_usage_history"]
+        assert [h["input_tokens"] for h in history] == [s["usage"].input_tokens for s in SCRIPT]
+        assert api.extracted_identifiers(sid)["extracted_identifiers"]["response_id"] == "resp_5"

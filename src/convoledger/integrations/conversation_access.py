@@ -42,8 +42,6 @@ class Backend(Protocol):
     ``forget()``: drop the cached id (the conversation was deleted meanwhile).
     """
 
-    records_usage: bool
-
     async def conversation_id(self, create: bool) -> str | None: ...
     async def recent(self, conversation: str, n: int | None) -> list[MessageRecord]: ...
     async def append(self, conversation: str, records: Sequence[MessageRecord]) -> list[MessageRecord]: ...
@@ -58,8 +56,6 @@ class Backend(Protocol):
 class LedgerBackend:
     """A ``Backend`` over an in-process ``Ledger``: the conversation with ``session_id`` (created
     with ``fields``: name, agent_name, metadata, …; kind ``agent_session``)."""
-
-    records_usage = True
 
     def __init__(self, ledger: Ledger, session_id: str, fields: Mapping[str, Any]) -> None:
         self.ledger = ledger
@@ -104,11 +100,68 @@ class LedgerBackend:
         await self.ledger.record_provider_call(conversation, metadata, message=message_id)
 
 
+def provider_call_body(metadata: ProviderResponseMetadata, message_id: str | None) -> dict[str, Any]:
+    """The ``POST …/provider-calls`` body (``ProviderCallIn``) recording a model call known only
+    by its parsed ``metadata`` (e.g. an Agents SDK ``ModelResponse``: the SDK keeps no HTTP body):
+    the response rebuilt in the shape of the provider API's own body, so the server parses and
+    prices it as any other — OpenAI Responses (``api`` ``responses``: ``id``, ``model``,
+    ``output[].id``, ``usage.input_tokens`` with ``input_tokens_details``, ``output_tokens`` with
+    ``output_tokens_details``) or Chat Completions (``chat``: ``usage.prompt_tokens`` …), per the
+    OpenAI API reference (``openai/types/responses/response_usage.py``,
+    ``completion_usage.py``). ``request_id`` travels as the ``x-request-id`` header.
+    ``ValueError`` for another API (no body shape to rebuild)."""
+    usage = metadata.usage
+    response_id = metadata.identifiers.get("response_id")
+    body: dict[str, Any] = {"model": metadata.model} if metadata.model else {}
+    if isinstance(response_id, str):
+        body["id"] = response_id
+    if metadata.api == "responses":
+        item_ids = metadata.identifiers.get("output_item_ids") or []
+        body |= {
+            "object": "response",
+            "status": "completed",
+            "output": [{"id": i} for i in ([item_ids] if isinstance(item_ids, str) else item_ids)],
+            "usage": {
+                "input_tokens": usage.input_tokens,
+                "input_tokens_details": {
+                    "cached_tokens": usage.cache_read_tokens,
+                    "cache_write_tokens": usage.cache_write_tokens,
+                },
+                "output_tokens": usage.output_tokens,
+                "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+                "total_tokens": usage.total_tokens,
+            },
+        }
+    elif metadata.api == "chat":
+        body |= {
+            "object": "chat.completion",
+            "choices": [],
+            "usage": {
+                "prompt_tokens": usage.input_tokens,
+                "prompt_tokens_details": {"cached_tokens": usage.cache_read_tokens},
+                "completion_tokens": usage.output_tokens,
+                "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+                "total_tokens": usage.total_tokens,
+            },
+        }
+    else:
+        raise ValueError(f"cannot rebuild a {metadata.provider} {metadata.api!r} response body to record it")
+    out: dict[str, Any] = {"provider": metadata.provider, "api": metadata.api, "response": body}
+    request_id = metadata.identifiers.get("request_id")
+    if isinstance(request_id, str):
+        out["headers"] = {"x-request-id": request_id}
+    if metadata.model:
+        out["model"] = metadata.model
+    if message_id is not None:
+        out["message_id"] = message_id
+    return out
+
+
 class ApiBackend:
     """A ``Backend`` over the HTTP API: a blocking ``Client`` run in worker threads (so any event
-    loop or thread may use it); the account's session with ``session_id``."""
-
-    records_usage = False
+    loop or thread may use it); the account's session with ``session_id``. Model calls are
+    recorded with ``POST …/provider-calls`` (:func:`provider_call_body`); ``pop`` is the API's
+    one-transaction ``POST …/messages/pop``."""
 
     def __init__(self, client: Client, session_id: str, fields: Mapping[str, Any]) -> None:
         self.client = client
@@ -180,10 +233,8 @@ class ApiBackend:
     async def record_call(
         self, conversation: str, metadata: ProviderResponseMetadata, message_id: str | None
     ) -> None:
-        raise NotImplementedError(
-            "recording model usage over HTTP needs the API's POST …/provider-calls route; "
-            "use an in-process LedgerSession (ledger= or url=) to record usage"
-        )
+        body = provider_call_body(metadata, message_id)
+        await asyncio.to_thread(self.client.record_provider_call, conversation, body)
 
 
 class ConversationAccess:
@@ -265,9 +316,11 @@ class ConversationAccess:
 
             self.loop.run_sync(finish())
             self.owned_ledger = None
+        elif before is not None and isinstance(self.backend, ApiBackend):
+            shared_loop().run_sync(before())  # the API backend runs anywhere
         if self.owned_client is not None:
             self.owned_client.close()
             self.owned_client = None
 
 
-__all__ = ["HTTP_BATCH", "ApiBackend", "Backend", "ConversationAccess", "LedgerBackend"]
+__all__ = ["HTTP_BATCH", "ApiBackend", "Backend", "ConversationAccess", "LedgerBackend", "provider_call_body"]

@@ -32,8 +32,9 @@ linked to the message it produced.
 Limits and SDK semantics: ``limit`` (argument, else ``session_settings.limit``) counts items —
 ``None`` or negative: all, ``0``: none, ``N``: the latest N in order; ``pop_item`` removes the
 latest message (one written outside the SDK that stands for several items, e.g. an assistant
-message with two tool calls, is removed whole and its last item returned); over HTTP
-``pop_item`` reads then deletes (two requests). ``clear_session`` deletes the messages and keeps
+message with two tool calls, is removed whole and its last item returned) in one store
+transaction, over HTTP too (``POST …/messages/pop``): two processes popping at once remove two
+different items. ``clear_session`` deletes the messages and keeps
 the conversation (its usage and memory). A conversation that the lifecycle policy moved out of
 ``active`` (e.g. ``inactive_timeout``) refuses writes with ``ConversationNotActive``.
 """
@@ -329,12 +330,8 @@ class LedgerSession:
     ) -> LedgerUsageHooks:
         """Run hooks recording each model call of a run in this session (``Runner.run(…,
         hooks=session.usage_hooks())``); ``provider``/``api``/``model`` as ``LedgerUsageHooks``.
-        ``NotImplementedError`` for a remote session (the API has no provider-call write route)."""
-        if not self._backend.records_usage:
-            raise NotImplementedError(
-                "recording model usage over HTTP needs the API's POST …/provider-calls route; "
-                "use an in-process LedgerSession (ledger= or url=) to record usage"
-            )
+        In remote mode each call is recorded with ``POST …/provider-calls`` (the server prices
+        it), in-process through the ledger: the same stored call either way."""
         return LedgerUsageHooks(self, provider=provider, api=api, model=model)
 
     async def record_model_response(
@@ -385,7 +382,7 @@ class LedgerSession:
     def close(self) -> None:
         """Release what the session opened itself (its ledger, its HTTP client); a ``ledger=``
         or ``client=`` given to it stays open. Model calls still queued are recorded first when
-        the session owns its ledger (``await flush_usage()`` first otherwise). Idempotent."""
+        the session owns its ledger or is remote (``await flush_usage()`` first otherwise). Idempotent."""
         if self._closed:
             return
         self._closed = True
@@ -396,7 +393,7 @@ class LedgerSession:
             for call in stale:
                 await self._record_now(call, None)
 
-        self._access.close(record_queued if self._backend.records_usage else None)
+        self._access.close(record_queued)
 
     async def aclose(self) -> None:
         """``flush_usage()`` then ``close()``."""

@@ -1,5 +1,5 @@
 """``/api/agent-sessions/{session}/messages``: append (one or an atomic batch), list with
-filters and keyset paging, read, edit, redact, delete, clear.
+filters and keyset paging, read, edit, redact, delete, pop (the newest, atomically), clear.
 
 Appends to a session that is not active are refused with 409. Message order is ``seq`` (1, 2,
 3, … per session, assigned by the store), never a timestamp.
@@ -85,6 +85,23 @@ async def append_batch(
     stored = await ledger.append_batch(session, [m.to_record() for m in body.messages])
     metrics.appended.labels("/api/agent-sessions/{session}/messages/batch").inc(len(stored))
     return [MessageOut.of(m) for m in stored]
+
+
+@router.post(
+    "/messages/pop",
+    response_model=MessageOut,
+    summary="Remove and return the last message",
+    responses={204: {"description": "The session has no message (of its own, for a branch)"}},
+)
+async def pop_message(ledger: OwnerLedger, session: SessionPath) -> Response | MessageOut:
+    """Delete the session's newest message (highest ``seq``) and return it, in one store
+    transaction (the session's row is locked: two concurrent pops remove two different
+    messages, never the same one twice). 204 when there is none; 409 when a branch shares it
+    (forks: a branch removes only its own messages). The Agents SDK's ``Session.pop_item``."""
+    popped = await ledger.pop_message(session)
+    if popped is None:
+        return Response(status_code=204)
+    return MessageOut.of(popped)
 
 
 @router.get("/messages/{message_id}", response_model=MessageOut, summary="Get a message")
