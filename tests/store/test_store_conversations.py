@@ -570,10 +570,14 @@ async def test_conversations_idle_since_by_age_and_keyset_pages(store: Store, ow
     ids = []
     for i in range(5):
         at = born + timedelta(minutes=i)
-        record = await store.create_conversation(owner, conv(created_at=at, updated_at=at, last_activity_at=at))
+        record = await store.create_conversation(
+            owner, conv(created_at=at, updated_at=at, last_activity_at=at)
+        )
         ids.append(record.id)
     # created long ago but busy now: selected by age, not by idleness
-    old_busy = await store.create_conversation(owner, conv(created_at=born, updated_at=born, last_activity_at=born))
+    old_busy = await store.create_conversation(
+        owner, conv(created_at=born, updated_at=born, last_activity_at=born)
+    )
     await store.append_messages(owner, old_busy.id, [msg("now")])
     now = datetime.now(UTC) + timedelta(seconds=5)
     by_age = await store.conversations_idle_since(

@@ -38,10 +38,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from convoledger.models.maintenance import DeletionRecord, PassCounts, PassRecord
+from convoledger.models.maintenance import Alert, DeletionRecord, PassCounts, PassRecord
 from convoledger.models.timeutil import utcnow
 from convoledger.store.base import Store
-from convoledger.store.sql.schema import maintenance_deletions, maintenance_leases, maintenance_passes
+from convoledger.store.sql.schema import (
+    maintenance_alerts,
+    maintenance_deletions,
+    maintenance_leases,
+    maintenance_passes,
+)
 
 T = TypeVar("T")
 
@@ -94,7 +99,9 @@ class MaintenanceJournal(abc.ABC):
         """Release connections (idempotent)."""
 
     @abc.abstractmethod
-    def lease(self, holder: str, ttl: float = DEFAULT_LEASE_TTL) -> contextlib.AbstractAsyncContextManager[Lease | None]:
+    def lease(
+        self, holder: str, ttl: float = DEFAULT_LEASE_TTL
+    ) -> contextlib.AbstractAsyncContextManager[Lease | None]:
         """``async with journal.lease(holder) as lease``: ``lease`` is a ``Lease`` when this
         holder may run a pass now (no one else holds it), ``None`` otherwise. Released on exit."""
 
@@ -116,6 +123,19 @@ class MaintenanceJournal(abc.ABC):
         """The newest ``limit`` deletion records (of ``owner_id`` when given), newest first.
         ``ValueError`` for a bad limit."""
 
+    @abc.abstractmethod
+    async def record_alert(self, alert: Alert) -> Alert:
+        """Store ``alert``; return it with its ``id``."""
+
+    @abc.abstractmethod
+    async def list_alerts(self, owner_id: str | None = None, limit: int = 100) -> list[Alert]:
+        """The newest ``limit`` alerts (of ``owner_id`` when given), newest first. ``ValueError``
+        for a bad limit."""
+
+    @abc.abstractmethod
+    async def alerted_since(self, owner_id: str, conversation_id: str, kind: str, since: datetime) -> bool:
+        """Whether an alert of ``kind`` about this session was recorded at or after ``since``."""
+
 
 # -- memory -----------------------------------------------------------------------------------
 
@@ -126,6 +146,7 @@ class MemoryJournal(MaintenanceJournal):
     def __init__(self) -> None:
         self._passes: list[PassRecord] = []
         self._deletions: list[DeletionRecord] = []
+        self._alerts: list[Alert] = []
         self._holder: str | None = None
 
     @contextlib.asynccontextmanager
@@ -161,6 +182,27 @@ class MemoryJournal(MaintenanceJournal):
         _check_limit(limit)
         rows = [d for d in reversed(self._deletions) if owner_id is None or d.owner_id == owner_id]
         return rows[:limit]
+
+    async def record_alert(self, alert: Alert) -> Alert:
+        """See ``MaintenanceJournal.record_alert``."""
+        stored = alert.model_copy(update={"id": len(self._alerts) + 1})
+        self._alerts.append(stored)
+        return stored
+
+    async def list_alerts(self, owner_id: str | None = None, limit: int = 100) -> list[Alert]:
+        """See ``MaintenanceJournal.list_alerts``."""
+        _check_limit(limit)
+        return [a for a in reversed(self._alerts) if owner_id is None or a.owner_id == owner_id][:limit]
+
+    async def alerted_since(self, owner_id: str, conversation_id: str, kind: str, since: datetime) -> bool:
+        """See ``MaintenanceJournal.alerted_since``."""
+        return any(
+            a.owner_id == owner_id
+            and a.conversation_id == conversation_id
+            and a.kind == kind
+            and a.at >= since
+            for a in self._alerts
+        )
 
 
 # -- JSON files -------------------------------------------------------------------------------
@@ -232,10 +274,35 @@ class FileJournal(MaintenanceJournal):
         wanted = [r for r in reversed(rows) if owner_id is None or r.get("owner_id") == owner_id]
         return [DeletionRecord.model_validate(r) for r in wanted[:limit]]
 
+    async def record_alert(self, alert: Alert) -> Alert:
+        """See ``MaintenanceJournal.record_alert``."""
+        number = await asyncio.to_thread(self._append, "alerts.jsonl", alert.model_dump(mode="json"))
+        return alert.model_copy(update={"id": number})
+
+    async def list_alerts(self, owner_id: str | None = None, limit: int = 100) -> list[Alert]:
+        """See ``MaintenanceJournal.list_alerts``."""
+        _check_limit(limit)
+        rows = await asyncio.to_thread(self._read, "alerts.jsonl")
+        wanted = [r for r in reversed(rows) if owner_id is None or r.get("owner_id") == owner_id]
+        return [Alert.model_validate(r) for r in wanted[:limit]]
+
+    async def alerted_since(self, owner_id: str, conversation_id: str, kind: str, since: datetime) -> bool:
+        """See ``MaintenanceJournal.alerted_since`` (reads the alert file)."""
+        rows = await asyncio.to_thread(self._read, "alerts.jsonl")
+        for row in rows:
+            if (row.get("owner_id"), row.get("conversation_id"), row.get("kind")) == (
+                owner_id,
+                conversation_id,
+                kind,
+            ):
+                if Alert.model_validate(row).at >= since:
+                    return True
+        return False
+
 
 # -- SQL --------------------------------------------------------------------------------------
 
-P, D, L = maintenance_passes, maintenance_deletions, maintenance_leases
+P, D, A, L = maintenance_passes, maintenance_deletions, maintenance_alerts, maintenance_leases
 
 
 class SqlJournal(MaintenanceJournal):
@@ -301,7 +368,7 @@ class SqlJournal(MaintenanceJournal):
 
     @staticmethod
     def _dt(value: Any) -> datetime:
-        return datetime.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[no-any-return]
+        return datetime.fromisoformat(value) if isinstance(value, str) else value
 
     # -- lease --------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -323,7 +390,9 @@ class SqlJournal(MaintenanceJournal):
         try:
             yield Lease(holder, renew)
         finally:
-            await self._tx(lambda c: c.execute(sa.delete(L).where(L.c.name == LEASE_NAME, L.c.holder == holder)))
+            await self._tx(
+                lambda c: c.execute(sa.delete(L).where(L.c.name == LEASE_NAME, L.c.holder == holder))
+            )
 
     def _acquire(self, conn: Connection, holder: str, ttl: float, *, renew_only: bool = False) -> bool:
         now = utcnow()
@@ -347,7 +416,9 @@ class SqlJournal(MaintenanceJournal):
         conn = await self._async.connect()
         got = False
         try:
-            got = bool(await conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": MAINTENANCE_LOCK_KEY}))
+            got = bool(
+                await conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": MAINTENANCE_LOCK_KEY})
+            )
             await conn.commit()
             yield Lease(holder) if got else None
         finally:
@@ -372,7 +443,9 @@ class SqlJournal(MaintenanceJournal):
             "counts": orjson.dumps(record.counts.model_dump()).decode(),
             "error": record.error,
         }
-        new_id = await self._tx(lambda c: c.execute(sa.insert(P).values(**values).returning(P.c.id)).scalar_one())
+        new_id = await self._tx(
+            lambda c: c.execute(sa.insert(P).values(**values).returning(P.c.id)).scalar_one()
+        )
         return record.model_copy(update={"id": int(new_id)})
 
     async def list_passes(self, limit: int = 50) -> list[PassRecord]:
@@ -397,7 +470,9 @@ class SqlJournal(MaintenanceJournal):
         """See ``MaintenanceJournal.record_deletion``."""
         values = record.model_dump(mode="python", exclude={"id"})
         values.update(policy=record.policy.value, action=record.action.value, at=self._ts(record.at))
-        new_id = await self._tx(lambda c: c.execute(sa.insert(D).values(**values).returning(D.c.id)).scalar_one())
+        new_id = await self._tx(
+            lambda c: c.execute(sa.insert(D).values(**values).returning(D.c.id)).scalar_one()
+        )
         return record.model_copy(update={"id": int(new_id)})
 
     async def list_deletions(self, owner_id: str | None = None, limit: int = 100) -> list[DeletionRecord]:
@@ -407,16 +482,46 @@ class SqlJournal(MaintenanceJournal):
         if owner_id is not None:
             stmt = stmt.where(D.c.owner_id == owner_id)
         rows = await self._tx(lambda c: c.execute(stmt).all())
-        return [
-            DeletionRecord.model_validate({**r._asdict(), "at": self._dt(r.at)})
-            for r in rows
-        ]
+        return [DeletionRecord.model_validate({**r._asdict(), "at": self._dt(r.at)}) for r in rows]
+
+    # -- alerts -------------------------------------------------------------------------------
+    async def record_alert(self, alert: Alert) -> Alert:
+        """See ``MaintenanceJournal.record_alert``."""
+        values = alert.model_dump(mode="python", exclude={"id"})
+        values.update(kind=alert.kind.value, at=self._ts(alert.at))
+        new_id = await self._tx(
+            lambda c: c.execute(sa.insert(A).values(**values).returning(A.c.id)).scalar_one()
+        )
+        return alert.model_copy(update={"id": int(new_id)})
+
+    async def list_alerts(self, owner_id: str | None = None, limit: int = 100) -> list[Alert]:
+        """See ``MaintenanceJournal.list_alerts`` (index ``ix_maintenance_alerts_owner_id``)."""
+        _check_limit(limit)
+        stmt = sa.select(A).order_by(A.c.id.desc()).limit(limit)
+        if owner_id is not None:
+            stmt = stmt.where(A.c.owner_id == owner_id)
+        rows = await self._tx(lambda c: c.execute(stmt).all())
+        return [Alert.model_validate({**r._asdict(), "at": self._dt(r.at)}) for r in rows]
+
+    async def alerted_since(self, owner_id: str, conversation_id: str, kind: str, since: datetime) -> bool:
+        """See ``MaintenanceJournal.alerted_since`` (index ``ix_maintenance_alerts_owner_id_conversation_id``)."""
+        stmt = (
+            sa.select(A.c.id)
+            .where(
+                A.c.owner_id == owner_id,
+                A.c.conversation_id == conversation_id,
+                A.c.kind == kind,
+                A.c.at >= self._ts(since),
+            )
+            .limit(1)
+        )
+        return await self._tx(lambda c: c.execute(stmt).first() is not None)
 
 
 def journal_for_store(store: Store) -> MaintenanceJournal:
     """The journal that belongs beside ``store`` (a Redis cache is looked through):
-    ``SqlJournal`` for a ``SqlStore``, ``FileJournal`` for a ``JsonFilesStore``, otherwise a
-    ``MemoryJournal``."""
+    ``SqlJournal`` for a ``SqlStore``, ``FileJournal`` for a ``JsonFilesStore``, otherwise the
+    store object's own ``MemoryJournal`` (one per in-process store, so its lease is shared)."""
     from convoledger.store.jsonfiles import JsonFilesStore
     from convoledger.store.sql import SqlStore
 
@@ -425,4 +530,5 @@ def journal_for_store(store: Store) -> MaintenanceJournal:
         return SqlJournal(inner.url)
     if isinstance(inner, JsonFilesStore):
         return FileJournal(inner.root)
-    return MemoryJournal()
+    journal: MemoryJournal = inner.__dict__.setdefault("_maintenance_journal", MemoryJournal())
+    return journal

@@ -108,9 +108,10 @@ class PassCounts(BaseModel):
     ``timed_out``: active → ``inactive_timeout``. ``deleted_inactive`` / ``archived_inactive``:
     ``cleanup_inactive_sessions``. ``deleted_old`` / ``archived_old``: ``cleanup_old_sessions``.
     ``skipped_branches``: sessions a policy selected but kept because branches share their history.
-    ``skipped_backup_failed``: kept because their backup could not be written.
-    ``backed_up``: active sessions backed up by the periodic backup (policy backups are counted in
-    ``deleted_*``). ``backups_expired``: backups removed by retention. ``alerts``: alerts raised.
+    ``backup_failures``: backups that could not be written (a session a policy selected is then
+    kept; the pass ends ``failed`` and is retried). ``backed_up``: active sessions backed up by
+    the periodic backup (policy backups are counted in ``deleted_*``). ``backups_expired``:
+    backups removed by retention. ``alerts``: alerts raised.
     """
 
     timed_out: int = 0
@@ -119,7 +120,7 @@ class PassCounts(BaseModel):
     deleted_old: int = 0
     archived_old: int = 0
     skipped_branches: int = 0
-    skipped_backup_failed: int = 0
+    backup_failures: int = 0
     backed_up: int = 0
     backups_expired: int = 0
     alerts: int = 0
@@ -187,12 +188,14 @@ class Alert(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    id: int | None = None
     kind: AlertKind
     owner_id: str
     conversation_id: str
     message: str
     value: float
     threshold: float
+    at: UtcDatetime = Field(default_factory=utcnow)
 
     def payload(self) -> dict[str, Any]:
         """The ``alert.raised`` event payload (no message content, see ``models.events``)."""
@@ -241,7 +244,9 @@ def long_inactive_alert(conv: ConversationRecord, now: datetime, threshold: floa
 # -- performance (seed 002 §11 get_performance_summary) ---------------------------------------
 
 
-def performance_summary(durations: Sequence[float], slow_threshold: float = SLOW_OPERATION_THRESHOLD) -> dict[str, float]:
+def performance_summary(
+    durations: Sequence[float], slow_threshold: float = SLOW_OPERATION_THRESHOLD
+) -> dict[str, float]:
     """Seed 002 §11 ``get_performance_summary`` of ``durations`` (seconds): ``count``,
     ``avg_duration``, ``min_duration``, ``max_duration``, ``p95_duration`` (the seed's index
     ``int(n * 0.95)`` into the sorted list) and ``slow_operations`` (durations over

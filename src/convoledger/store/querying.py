@@ -328,9 +328,8 @@ def idle_filter(
         raise ValueError(f"created_before must be a datetime, got {type(created_before).__name__}")
     cut = ensure_utc(cutoff)
     born = ensure_utc(created_before) if created_before is not None else None
-    if after is not None and not (
-        isinstance(after, tuple) and len(after) == 2 and isinstance(after[0], datetime) and isinstance(after[1], str)
-    ):
+    pair = isinstance(after, tuple) and len(after) == 2
+    if after is not None and not (pair and isinstance(after[0], datetime) and isinstance(after[1], str)):
         raise ValueError(f"after must be a (datetime, conversation id) pair, got {after!r}")
     key = (ensure_utc(after[0]), after[1]) if after is not None else None
     wanted = {parse_status(s) for s in statuses}

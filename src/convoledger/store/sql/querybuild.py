@@ -169,9 +169,8 @@ def idle_query(
             conds.append(C.c.created_at < bp("created_before", type_=C.c.created_at.type))
         if keyset:
             at = bp("after_at", type_=C.c.last_activity_at.type)
-            conds.append(
-                sa.or_(C.c.last_activity_at > at, sa.and_(C.c.last_activity_at == at, C.c.id > bp("after_id")))
-            )
+            same_time_later_id = sa.and_(C.c.last_activity_at == at, C.c.id > bp("after_id"))
+            conds.append(sa.or_(C.c.last_activity_at > at, same_time_later_id))
         return (
             sa.select(*CONV_COLS)
             .where(*conds)

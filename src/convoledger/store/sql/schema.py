@@ -359,6 +359,24 @@ maintenance_deletions = sa.Table(
     sa.Index("ix_maintenance_deletions_owner_id", "owner_id", "id"),
 )
 
+maintenance_alerts = sa.Table(
+    # Alerts raised by maintenance passes (seed 002 §9), listed per account newest first; each is
+    # also an ``alert.raised`` event of the outbox (so it streams).
+    "maintenance_alerts",
+    metadata,
+    sa.Column("id", big_id(), primary_key=True, autoincrement=True),
+    sa.Column("owner_id", sa.Text(), nullable=False),
+    sa.Column("conversation_id", sa.Text(), nullable=False),
+    sa.Column("kind", sa.Text(), nullable=False),
+    sa.Column("message", sa.Text(), nullable=False),
+    sa.Column("value", sa.Float(), nullable=False),
+    sa.Column("threshold", sa.Float(), nullable=False),
+    sa.Column("at", timestamp(), nullable=False),
+    sa.Index("ix_maintenance_alerts_owner_id", "owner_id", "id"),
+    # "already alerted for this session since its last activity?" (one probe per candidate)
+    sa.Index("ix_maintenance_alerts_owner_id_conversation_id", "owner_id", "conversation_id", "kind", "at"),
+)
+
 maintenance_leases = sa.Table(
     # The SQLite lease that lets one process at a time run a maintenance pass (PostgreSQL uses
     # ``pg_try_advisory_lock`` instead): a row per lease name, its holder and expiry.
@@ -407,5 +425,6 @@ TABLES = (
     ledger_event_counters,
     maintenance_passes,
     maintenance_deletions,
+    maintenance_alerts,
     maintenance_leases,
 )

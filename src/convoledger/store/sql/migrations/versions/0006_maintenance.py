@@ -1,5 +1,5 @@
-"""Lifecycle automation (issue 13): the maintenance pass log, the policy deletion records and the
-SQLite lease row (``maintenance/journal.py``).
+"""Lifecycle automation (issue 13): the maintenance pass log, the policy deletion records, the alerts
+and the SQLite lease row (``maintenance/journal.py``).
 
 A frozen snapshot (does not import ``schema``). Existing databases start with empty tables.
 
@@ -54,6 +54,24 @@ def upgrade() -> None:
     )
     op.create_index("ix_maintenance_deletions_owner_id", "maintenance_deletions", ["owner_id", "id"])
     op.create_table(
+        "maintenance_alerts",
+        sa.Column("id", _big_id(), autoincrement=True, nullable=False),
+        sa.Column("owner_id", sa.Text(), nullable=False),
+        sa.Column("conversation_id", sa.Text(), nullable=False),
+        sa.Column("kind", sa.Text(), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("value", sa.Float(), nullable=False),
+        sa.Column("threshold", sa.Float(), nullable=False),
+        sa.Column("at", _ts(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_maintenance_alerts"),
+    )
+    op.create_index("ix_maintenance_alerts_owner_id", "maintenance_alerts", ["owner_id", "id"])
+    op.create_index(
+        "ix_maintenance_alerts_owner_id_conversation_id",
+        "maintenance_alerts",
+        ["owner_id", "conversation_id", "kind", "at"],
+    )
+    op.create_table(
         "maintenance_leases",
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("holder", sa.Text(), nullable=False),
@@ -64,6 +82,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("maintenance_leases")
+    op.drop_index("ix_maintenance_alerts_owner_id_conversation_id", table_name="maintenance_alerts")
+    op.drop_index("ix_maintenance_alerts_owner_id", table_name="maintenance_alerts")
+    op.drop_table("maintenance_alerts")
     op.drop_index("ix_maintenance_deletions_owner_id", table_name="maintenance_deletions")
     op.drop_table("maintenance_deletions")
     op.drop_table("maintenance_passes")
