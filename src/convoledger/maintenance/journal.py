@@ -504,7 +504,7 @@ class SqlJournal(MaintenanceJournal):
         return [Alert.model_validate({**r._asdict(), "at": self._dt(r.at)}) for r in rows]
 
     async def alerted_since(self, owner_id: str, conversation_id: str, kind: str, since: datetime) -> bool:
-        """See ``MaintenanceJournal.alerted_since`` (index ``ix_maintenance_alerts_owner_id_conversation_id``)."""
+        """See ``MaintenanceJournal.alerted_since`` (one probe of its index)."""
         stmt = (
             sa.select(A.c.id)
             .where(

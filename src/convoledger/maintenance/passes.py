@@ -3,14 +3,15 @@
 
 Under the journal's lease (one pass at a time per database, across processes), in this order:
 
-1. alerts (``check_session_alerts``): ``high_message_rate`` for active sessions holding more
+1. timeouts: ``active`` sessions idle longer than ``default_timeout`` → ``inactive_timeout``;
+2. alerts (``check_session_alerts``): ``high_message_rate`` for active sessions holding more
    than ``high_message_rate_threshold`` messages; ``long_inactive_session`` for active sessions
-   idle longer than ``long_inactive_threshold``; each once per activity period (not again until
-   the session has new activity). An alert is
-   stored in the journal (``GET /api/alerts``), written to the event outbox as ``alert.raised``
-   (so it streams), counted in Prometheus and logged;
-2. timeouts: ``active`` sessions idle longer than ``default_timeout`` → ``inactive_timeout``;
-3. ``cleanup_inactive_sessions``: non-active sessions idle longer than ``max_inactive_time``;
+   idle longer than ``long_inactive_threshold`` (after the timeouts, so it fires only when that
+   threshold is below ``default_timeout``); each once per activity period (not again until the
+   session has new activity). An alert is stored in the journal (``GET /api/alerts``), written
+   to the event outbox as ``alert.raised`` (so it streams), counted in Prometheus and logged;
+3. ``cleanup_inactive_sessions``: non-active sessions not changed (``updated_at``, as the seed)
+   for ``max_inactive_time`` (a session that just timed out waits that long again);
 4. ``cleanup_old_sessions``: sessions created longer than ``max_session_age`` ago, any status;
 5. the periodic backup of active sessions, when ``backup_interval`` has passed since the last;
 6. backup retention: backups older than ``backup_retention_days`` are removed.
@@ -145,12 +146,11 @@ async def _finish(
 
 async def _work(m: Maintenance, lease: Lease, counts: PassCounts, now: datetime) -> None:
     p = m.policy
-    await _alerts(m, lease, counts, now)
-    async for conv in _scan(
-        m, lease, now - timedelta(seconds=p.default_timeout), (ConversationStatus.ACTIVE,)
-    ):
+    idle_since = now - timedelta(seconds=p.default_timeout)
+    async for conv in _scan(m, lease, idle_since, (ConversationStatus.ACTIVE,)):
         if await _move(m, conv, ConversationStatus.INACTIVE_TIMEOUT, "inactivity timeout (default_timeout)"):
             counts.timed_out += 1
+    await _alerts(m, lease, counts, now)
     await _cleanup_inactive_sessions(m, lease, counts, now)
     await _cleanup_old_sessions(m, lease, counts, now)
     await _periodic_backup(m, lease, counts, now)
@@ -159,7 +159,7 @@ async def _work(m: Maintenance, lease: Lease, counts: PassCounts, now: datetime)
 
 async def _scan(
     m: Maintenance,
-    lease: Lease,
+    lease: Lease | None,
     cutoff: datetime,
     statuses: Collection[ConversationStatus],
     *,
@@ -178,7 +178,8 @@ async def _scan(
         if len(rows) < batch:
             return
         after = (rows[-1].last_activity_at, rows[-1].id)
-        await lease.renew()
+        if lease is not None:
+            await lease.renew()
 
 
 async def _move(m: Maintenance, conv: ConversationRecord, target: ConversationStatus, reason: str) -> bool:
@@ -228,17 +229,22 @@ async def _raise(m: Maintenance, alert: Alert, counts: PassCounts) -> None:
 
 
 async def _cleanup_inactive_sessions(m: Maintenance, lease: Lease, counts: PassCounts, now: datetime) -> None:
-    """Seed ``cleanup_inactive_sessions``: non-active sessions idle over ``max_inactive_time``."""
+    """Seed ``cleanup_inactive_sessions``: non-active sessions unchanged (``updated_at``, as the
+    seed) for ``max_inactive_time``. ``updated_at`` is never before ``last_activity_at``, so the
+    scan by activity finds every candidate; a session that just timed out (``updated_at`` = now)
+    waits a full ``max_inactive_time`` before it is cleaned."""
     p = m.policy
     cutoff = now - timedelta(seconds=p.max_inactive_time)
     if p.cleanup_action is CleanupAction.ARCHIVE:
         async for conv in _scan(m, lease, cutoff, _INACTIVE):
+            if conv.updated_at >= cutoff:
+                continue
             if await _move(m, conv, ConversationStatus.ARCHIVED, "max_inactive_time reached"):
                 await _record(m, conv, CleanupPolicyName.MAX_INACTIVE_TIME, CleanupAction.ARCHIVE, None)
                 counts.archived_inactive += 1
         return
     async for conv in _scan(m, lease, cutoff, _NOT_ACTIVE):
-        if await _delete(m, conv, CleanupPolicyName.MAX_INACTIVE_TIME, counts):
+        if conv.updated_at < cutoff and await _delete(m, conv, CleanupPolicyName.MAX_INACTIVE_TIME, counts):
             counts.deleted_inactive += 1
 
 
@@ -322,19 +328,8 @@ async def _periodic_backup(m: Maintenance, lease: Lease, counts: PassCounts, now
     last = await m.backups.last_periodic_backup()
     if last is not None and (now - last).total_seconds() < m.policy.backup_interval:
         return
-    failures = 0
-    async for conv in _scan(m, lease, now + _FUTURE, (ConversationStatus.ACTIVE,)):
-        try:
-            bundle = await m.ledger.for_owner(conv.owner_id).export_bundle(conv.id)
-        except NotFound:
-            continue
-        try:
-            await m.backups.write(conv.owner_id, bundle, reason=BackupReason.PERIODIC)
-        except OSError as exc:
-            log.error("Backup failed for session %s (account %s): %s", conv.id, conv.owner_id, exc)
-            failures += 1
-            continue
-        counts.backed_up += 1
+    done, failures = await backup_active_sessions(m, lease, BackupReason.PERIODIC, now=now)
+    counts.backed_up += done
     if not failures:
         try:
             await m.backups.mark_periodic_backup(now)
@@ -342,3 +337,32 @@ async def _periodic_backup(m: Maintenance, lease: Lease, counts: PassCounts, now
             log.error("could not record the periodic backup in %s: %s", m.backups.root, exc)
             failures += 1
     counts.backup_failures += failures
+
+
+async def backup_active_sessions(
+    m: Maintenance,
+    lease: Lease | None = None,
+    reason: BackupReason = BackupReason.MANUAL,
+    *,
+    owner_id: str | None = None,
+    now: datetime | None = None,
+) -> tuple[int, int]:
+    """Back up every active session (of ``owner_id`` when given) to ``m.backups``; return
+    ``(backed up, failed)``. A failure is logged and the next session tried (seed
+    ``perform_daily_backups``). ``convoledger backup run`` calls it with ``reason`` ``manual``."""
+    done = failures = 0
+    async for conv in _scan(m, lease, (now or utcnow()) + _FUTURE, (ConversationStatus.ACTIVE,)):
+        if owner_id is not None and conv.owner_id != owner_id:
+            continue
+        try:
+            bundle = await m.ledger.for_owner(conv.owner_id).export_bundle(conv.id)
+        except NotFound:
+            continue
+        try:
+            await m.backups.write(conv.owner_id, bundle, reason=reason)
+        except OSError as exc:
+            log.error("Backup failed for session %s (account %s): %s", conv.id, conv.owner_id, exc)
+            failures += 1
+            continue
+        done += 1
+    return done, failures
