@@ -151,8 +151,8 @@ async def _work(m: Maintenance, lease: Lease, counts: PassCounts, now: datetime)
         if await _move(m, conv, ConversationStatus.INACTIVE_TIMEOUT, "inactivity timeout (default_timeout)"):
             counts.timed_out += 1
     await _alerts(m, lease, counts, now)
-    await _cleanup_inactive_sessions(m, lease, counts, now)
-    await _cleanup_old_sessions(m, lease, counts, now)
+    await cleanup_inactive_sessions(m, counts, now, lease)
+    await cleanup_old_sessions(m, counts, now, lease)
     await _periodic_backup(m, lease, counts, now)
     counts.backups_expired += await m.backups.expire(now - timedelta(days=p.backup_retention_days))
 
@@ -228,11 +228,13 @@ async def _raise(m: Maintenance, alert: Alert, counts: PassCounts) -> None:
 # -- cleanup ----------------------------------------------------------------------------------
 
 
-async def _cleanup_inactive_sessions(m: Maintenance, lease: Lease, counts: PassCounts, now: datetime) -> None:
+async def cleanup_inactive_sessions(
+    m: Maintenance, counts: PassCounts, now: datetime, lease: Lease | None = None
+) -> None:
     """Seed ``cleanup_inactive_sessions``: non-active sessions unchanged (``updated_at``, as the
     seed) for ``max_inactive_time``. ``updated_at`` is never before ``last_activity_at``, so the
     scan by activity finds every candidate; a session that just timed out (``updated_at`` = now)
-    waits a full ``max_inactive_time`` before it is cleaned."""
+    waits a full ``max_inactive_time`` before it is cleaned. Adds to ``counts``."""
     p = m.policy
     cutoff = now - timedelta(seconds=p.max_inactive_time)
     if p.cleanup_action is CleanupAction.ARCHIVE:
@@ -248,8 +250,11 @@ async def _cleanup_inactive_sessions(m: Maintenance, lease: Lease, counts: PassC
             counts.deleted_inactive += 1
 
 
-async def _cleanup_old_sessions(m: Maintenance, lease: Lease, counts: PassCounts, now: datetime) -> None:
-    """Seed ``cleanup_old_sessions``: sessions created over ``max_session_age`` ago."""
+async def cleanup_old_sessions(
+    m: Maintenance, counts: PassCounts, now: datetime, lease: Lease | None = None
+) -> None:
+    """Seed ``cleanup_old_sessions``: sessions created over ``max_session_age`` ago (adds to
+    ``counts``; ``lease``, when given, is renewed between batches)."""
     p = m.policy
     born = now - timedelta(seconds=p.max_session_age)
     if p.cleanup_action is CleanupAction.ARCHIVE:
