@@ -681,18 +681,31 @@ def show(
 def sweep(
     database_url: DatabaseUrl = None,
     cleanup: Annotated[
-        bool, typer.Option(help="Also delete archived sessions past max_session_age.")
+        bool,
+        typer.Option(help="Also delete archived sessions past max_session_age (backed up first, recorded)."),
     ] = False,
 ) -> None:
-    """Apply the lifecycle policy once: time out idle sessions, archive long-inactive ones."""
+    """Apply the lifecycle policy once: time out idle sessions, archive long-inactive ones
+    (everything due, in batches). `maintenance run` applies the seed's cleanup policies."""
+    from convoledger.settings import Settings
 
-    async def work(ledger: Any) -> tuple[int, int]:
-        events = await ledger.sweep()
-        deleted = await ledger.cleanup() if cleanup else 0
-        return len(events), deleted
+    async def work(upkeep: Any) -> tuple[int, int, int]:
+        from convoledger.maintenance.passes import delete_with_backup
+        from convoledger.models.maintenance import CleanupPolicyName, PassCounts
 
-    moved, deleted = _run(lambda: _with_ledger(database_url, "system", work))
-    _stdout().print(f"{moved} lifecycle transitions, {deleted} sessions deleted")
+        events = await upkeep.ledger.sweep()
+        counts = PassCounts()
+
+        async def delete(conv: Any) -> bool:
+            return await delete_with_backup(upkeep, conv, CleanupPolicyName.MAX_SESSION_AGE, counts)
+
+        deleted = await upkeep.ledger.cleanup(delete=delete) if cleanup else 0
+        return len(events), deleted, counts.backup_failures
+
+    moved, deleted, failed = _run(lambda: _with_maintenance(database_url, Settings(), work))
+    _stdout().print(f"{moved} lifecycle transitions, {deleted} sessions deleted (each backed up first)")
+    if failed:
+        _fail(f"{failed} sessions were kept: their backup could not be written")
 
 
 @app.command()

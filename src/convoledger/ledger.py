@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -1080,13 +1080,25 @@ class Ledger:
             return ()
         return (event,)
 
-    async def cleanup(self, now: datetime | None = None, batch: int = 1000) -> int:
+    async def cleanup(
+        self,
+        now: datetime | None = None,
+        batch: int = 1000,
+        *,
+        delete: Callable[[ConversationRecord], Awaitable[bool]] | None = None,
+    ) -> int:
         """Delete archived conversations idle for ``policy.max_session_age`` s; return how many.
-        One that still has branches is kept (they share its history; ``store/lineage.py``)."""
+        One that still has branches is kept (they share its history; ``store/lineage.py``).
+        ``delete(conversation)``, when given, does each deletion instead and returns whether it
+        deleted (``convoledger sweep --cleanup`` passes the maintenance code's, which backs the
+        conversation up and records the deletion first)."""
         now = now or utcnow()
         deleted = 0
         cutoff = now - timedelta(seconds=self.policy.max_session_age)
         async for conv in self._idle(cutoff, batch, [ConversationStatus.ARCHIVED]):
+            if delete is not None:
+                deleted += 1 if await delete(conv) else 0
+                continue
             try:
                 await self.store.delete_conversation(conv.owner_id, conv.id)
             except NotFound:

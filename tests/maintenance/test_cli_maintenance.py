@@ -87,3 +87,21 @@ def test_maintenance_run_fails_clearly_when_backups_cannot_be_written(tmp_path: 
             return (await ledger.store.get_conversation("bob", kept)).status
 
     assert asyncio.run(status()) is S.ACTIVE
+
+
+def test_sweep_cleanup_backs_up_and_records_before_deleting(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    env = {"CONVOLEDGER_BACKUP_DIR": str(tmp_path / "backups")}
+
+    async def setup() -> str:
+        async with open_ledger(url, owner="carol") as ledger:
+            record = await make_session(ledger, created=9 * DAY, idle=8 * DAY, status=S.ARCHIVED)
+            return str(record.session_id)
+
+    archived = asyncio.run(setup())
+    done = cli("sweep", "--cleanup", database_url=url, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "1 sessions deleted" in done.stdout
+    assert len(list((tmp_path / "backups" / "carol").glob("*Z-????????.json"))) == 1
+    listed = cli("maintenance", "deletions", database_url=url, env={**env, "COLUMNS": "250"})
+    assert archived in listed.stdout and "max_session_age" in listed.stdout

@@ -520,13 +520,13 @@ class SqlJournal(MaintenanceJournal):
 
 def journal_for_store(store: Store) -> MaintenanceJournal:
     """The journal that belongs beside ``store`` (a Redis cache is looked through):
-    ``SqlJournal`` for a ``SqlStore``, ``FileJournal`` for a ``JsonFilesStore``, otherwise the
+    ``SqlJournal`` for a ``SqlStore`` (not an in-memory SQLite one), ``FileJournal`` for a ``JsonFilesStore``, otherwise the
     store object's own ``MemoryJournal`` (one per in-process store, so its lease is shared)."""
     from convoledger.store.jsonfiles import JsonFilesStore
     from convoledger.store.sql import SqlStore
 
     inner = getattr(store, "inner", store)
-    if isinstance(inner, SqlStore):
+    if isinstance(inner, SqlStore) and not inner.url.endswith(":memory:"):
         return SqlJournal(inner.url)
     if isinstance(inner, JsonFilesStore):
         return FileJournal(inner.root)

@@ -246,7 +246,9 @@ async def cleanup_inactive_sessions(
                 counts.archived_inactive += 1
         return
     async for conv in _scan(m, lease, cutoff, _NOT_ACTIVE):
-        if conv.updated_at < cutoff and await _delete(m, conv, CleanupPolicyName.MAX_INACTIVE_TIME, counts):
+        if conv.updated_at >= cutoff:
+            continue
+        if await delete_with_backup(m, conv, CleanupPolicyName.MAX_INACTIVE_TIME, counts):
             counts.deleted_inactive += 1
 
 
@@ -270,15 +272,15 @@ async def cleanup_old_sessions(
                 counts.archived_old += 1
         return
     async for conv in _scan(m, lease, now + _FUTURE, _ALL, created_before=born):
-        if await _delete(m, conv, CleanupPolicyName.MAX_SESSION_AGE, counts):
+        if await delete_with_backup(m, conv, CleanupPolicyName.MAX_SESSION_AGE, counts):
             counts.deleted_old += 1
 
 
-async def _delete(
+async def delete_with_backup(
     m: Maintenance, conv: ConversationRecord, policy: CleanupPolicyName, counts: PassCounts
 ) -> bool:
     """Back ``conv`` up, delete it and record the deletion; ``False`` when it was kept (branches,
-    a failed backup) or is already gone."""
+    a failed backup: counted in ``counts``) or is already gone."""
     store, owner = m.ledger.store, conv.owner_id
     try:
         if await store.list_branches(owner, conv.id):
