@@ -520,8 +520,9 @@ class SqlJournal(MaintenanceJournal):
 
 def journal_for_store(store: Store) -> MaintenanceJournal:
     """The journal that belongs beside ``store`` (a Redis cache is looked through):
-    ``SqlJournal`` for a ``SqlStore`` (not an in-memory SQLite one), ``FileJournal`` for a ``JsonFilesStore``, otherwise the
-    store object's own ``MemoryJournal`` (one per in-process store, so its lease is shared)."""
+    ``SqlJournal`` for a ``SqlStore`` (not an in-memory SQLite one), ``FileJournal`` for a
+    ``JsonFilesStore``, otherwise the store object's own ``MemoryJournal`` (one per in-process
+    store, so its lease is shared)."""
     from convoledger.store.jsonfiles import JsonFilesStore
     from convoledger.store.sql import SqlStore
 
