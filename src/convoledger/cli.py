@@ -804,8 +804,23 @@ def serve(
             f"(cleanup action: {settings.cleanup_action.value})",
             highlight=False,
         )
+    _log_to_stderr()
     app_ = create_app(_url(database_url), settings, run_maintenance=run_maintenance)
     uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+def _log_to_stderr() -> None:
+    """Show convoledger's own log records (maintenance passes, alerts, slow operations) at INFO
+    on stderr beside uvicorn's, unless the application configured the logger already."""
+    import logging
+
+    logger = logging.getLogger("convoledger")
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _check_port_free(host: str, port: int) -> None:
