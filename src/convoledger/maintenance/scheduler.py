@@ -19,7 +19,7 @@ from convoledger.ledger import Ledger
 from convoledger.maintenance.backup_store import BackupStore, default_backup_dir
 from convoledger.maintenance.journal import journal_for_store, new_holder
 from convoledger.maintenance.monitoring import MaintenanceMetrics, PerformanceMonitor
-from convoledger.maintenance.passes import Maintenance, run_pass
+from convoledger.maintenance.passes import Maintenance, PassIncomplete, run_pass
 from convoledger.settings import Settings
 
 log = logging.getLogger("convoledger.maintenance")
@@ -80,6 +80,9 @@ class MaintenanceScheduler:
         policy = self.maintenance.policy
         try:
             await run_pass(self.maintenance, self.holder)
+        except PassIncomplete:  # already logged with its counts; no traceback for it
+            log.error("Session cleanup failed; retrying in %g s", policy.retry_delay)
+            return policy.retry_delay
         except Exception:
             log.exception("Session cleanup failed; retrying in %g s", policy.retry_delay)
             return policy.retry_delay
