@@ -171,3 +171,26 @@ async def test_sweep_works_through_more_than_one_batch(ledger: Ledger) -> None:
     assert {s.id for s in sessions} <= moved
     for s in sessions:
         assert await status_of(ledger, s.id) is S.INACTIVE_TIMEOUT
+
+
+async def test_backups_can_live_behind_an_fsspec_url(
+    ledger: Ledger, make_maintenance: MakeMaintenance
+) -> None:
+    """``CONVOLEDGER_BACKUP_DIR`` may be an fsspec URL (here fsspec's in-memory filesystem)."""
+    import uuid
+
+    from convoledger.maintenance import BackupStore
+
+    m = await make_maintenance()
+    m.backups = BackupStore(f"memory://convoledger-test-{uuid.uuid4().hex}/backups")
+    doomed = await make_session(ledger, created=2 * DAY, idle=25 * HOUR, status=S.INACTIVE, messages=2)
+    before = await ledger.export_bundle(doomed.id)
+    record = await run_pass(m, "test")
+    assert record is not None and record.status is PassStatus.OK
+    [deletion] = await m.journal.list_deletions(ledger.owner)
+    listed = await m.backups.list_backups(ledger.owner)
+    assert deletion.backup_id in {b.backup_id for b in listed}
+    assert deletion.backup_id is not None
+    assert (await m.backups.read(deletion.backup_id, ledger.owner))["bundle"] == before
+    assert await m.backups.expire(ago(-60)) >= len(listed)  # all are older than a minute from now
+    assert await m.backups.list_backups(ledger.owner) == []

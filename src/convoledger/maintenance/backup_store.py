@@ -14,6 +14,9 @@ reads a backup's age from its name without opening it. A backup document is
 ``Ledger.restore_bundle`` gives it back exactly). Files are written to a temporary name, fsynced
 and renamed, so a crash never leaves a half backup under a real id.
 
+``root`` may also be an fsspec URL (``s3://bucket/backups`` with ``s3fs``, ``gcs://…`` with
+``gcsfs``, ``memory://…``): the same layout, written with one ``pipe_file`` per file.
+
 The default ``root`` (``default_backup_dir``): ``backups/`` next to a SQLite ledger file or inside
 a JSON-files ledger directory, otherwise ``<user data dir>/convoledger/backups``.
 
@@ -94,24 +97,93 @@ def _owner_dir_name(owner_id: str) -> str:
     return urllib.parse.quote(owner_id, safe="") or "%00"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+class _LocalFiles:
+    """The backup files on a local directory: atomic writes (temporary file, fsync, rename)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def write(self, parts: tuple[str, ...], data: bytes) -> None:
+        path = self.root.joinpath(*parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+    def read(self, parts: tuple[str, ...]) -> bytes:
+        return self.root.joinpath(*parts).read_bytes()
+
+    def names(self, parts: tuple[str, ...], *, dirs: bool) -> list[str]:
+        """Names of the sub-directories (``dirs``) or files in ``parts``; ``[]`` if missing."""
+        try:
+            with os.scandir(self.root.joinpath(*parts)) as entries:
+                return [e.name for e in entries if e.is_dir() == dirs]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def remove(self, parts: tuple[str, ...]) -> None:
+        self.root.joinpath(*parts).unlink(missing_ok=True)
+
+
+class _FsspecFiles:
+    """The backup files behind an fsspec URL (``s3://bucket/prefix``, ``gcs://…``,
+    ``memory://…``): one ``pipe_file`` per file (object stores write an object atomically)."""
+
+    def __init__(self, url: str) -> None:
+        import fsspec  # type: ignore[import-untyped]
+
+        self.fs, self.base = fsspec.core.url_to_fs(url)
+
+    def _path(self, parts: tuple[str, ...]) -> str:
+        return "/".join((self.base.rstrip("/"), *parts))
+
+    def write(self, parts: tuple[str, ...], data: bytes) -> None:
+        path = self._path(parts)
+        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        self.fs.pipe_file(path, data)
+
+    def read(self, parts: tuple[str, ...]) -> bytes:
+        data: bytes = self.fs.cat_file(self._path(parts))
+        return data
+
+    def names(self, parts: tuple[str, ...], *, dirs: bool) -> list[str]:
+        try:
+            entries = self.fs.ls(self._path(parts), detail=True)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        wanted = "directory" if dirs else "file"
+        return [str(e["name"]).rstrip("/").rsplit("/", 1)[-1] for e in entries if e.get("type") == wanted]
+
+    def remove(self, parts: tuple[str, ...]) -> None:
+        path = self._path(parts)
+        if self.fs.exists(path):
+            self.fs.rm_file(path)
+
+
+def _is_url(location: str | Path) -> bool:
+    return isinstance(location, str) and "://" in location and not location.startswith("file://")
 
 
 class BackupStore:
-    """A directory of session backups (see the module docstring). Blocking file work runs in a
-    worker thread, never on the event loop."""
+    """A directory of session backups (see the module docstring): a local directory, or any
+    fsspec URL (``s3://bucket/backups`` with ``s3fs`` installed, ``memory://backups``, …).
+    Blocking file work runs in a worker thread, never on the event loop."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root).expanduser()
+        self.location = str(root)
+        if _is_url(root):
+            self.root: Path | str = str(root)
+            self._files: _LocalFiles | _FsspecFiles = _FsspecFiles(str(root))
+        else:
+            local = Path(str(root).removeprefix("file://")).expanduser()
+            self.root = local
+            self._files = _LocalFiles(local)
 
     def __repr__(self) -> str:
-        return f"BackupStore({str(self.root)!r})"
+        return f"BackupStore({self.location!r})"
 
     # -- writing ------------------------------------------------------------------------------
     async def write(
@@ -138,18 +210,21 @@ class BackupStore:
             "created_at": created.isoformat(),
         }
         document = orjson.dumps({**header, "bundle": bundle})
-        folder = self.root / _owner_dir_name(owner_id)
+        folder = _owner_dir_name(owner_id)
 
         def work() -> None:
-            folder.mkdir(parents=True, exist_ok=True)
-            _write_atomic(folder / f"{backup_id}.json", document)
-            meta = orjson.dumps({**header, "size_bytes": len(document)})
-            _write_atomic(folder / f"{backup_id}.meta.json", meta)
+            self._files.write((folder, f"{backup_id}.json"), document)
+            self._files.write(
+                (folder, f"{backup_id}.meta.json"), orjson.dumps({**header, "size_bytes": len(document)})
+            )
 
         await asyncio.to_thread(work)
         return BackupInfo.model_validate({**header, "size_bytes": len(document)})
 
     # -- reading ------------------------------------------------------------------------------
+    def _folders(self, owner_id: str | None) -> list[str]:
+        return [_owner_dir_name(owner_id)] if owner_id is not None else self._files.names((), dirs=True)
+
     async def list_backups(self, owner_id: str | None = None, limit: int = 100) -> list[BackupInfo]:
         """The newest ``limit`` backups (of ``owner_id``; of every account when ``None``), newest
         first. ``ValueError`` for a limit outside 1 … 1000."""
@@ -157,46 +232,36 @@ class BackupStore:
             raise ValueError(f"limit must be an integer from 1 to 1000, got {limit!r}")
 
         def work() -> list[BackupInfo]:
-            folders = [self.root / _owner_dir_name(owner_id)] if owner_id is not None else self._owner_dirs()
-            metas: list[Path] = []
-            for folder in folders:
-                try:
-                    metas.extend(p for p in folder.iterdir() if p.name.endswith(".meta.json"))
-                except (FileNotFoundError, NotADirectoryError):
-                    continue
-            metas.sort(key=lambda p: p.name, reverse=True)
+            metas = [
+                (name, folder)
+                for folder in self._folders(owner_id)
+                for name in self._files.names((folder,), dirs=False)
+                if name.endswith(".meta.json")
+            ]
+            metas.sort(reverse=True)
             out: list[BackupInfo] = []
-            for path in metas[:limit]:
+            for name, folder in metas[:limit]:
                 try:
-                    out.append(BackupInfo.model_validate(orjson.loads(path.read_bytes())))
+                    out.append(BackupInfo.model_validate(orjson.loads(self._files.read((folder, name)))))
                 except FileNotFoundError:  # removed by retention meanwhile
                     continue
             return out
 
         return await asyncio.to_thread(work)
 
-    def _owner_dirs(self) -> list[Path]:
-        try:
-            return [p for p in self.root.iterdir() if p.is_dir()]
-        except (FileNotFoundError, NotADirectoryError):  # nothing backed up yet
-            return []
-
-    def _find(self, backup_id: str, owner_id: str | None) -> Path:
-        backup_time(backup_id)  # ValueError for a malformed id (never a path outside root)
-        folders = [self.root / _owner_dir_name(owner_id)] if owner_id is not None else self._owner_dirs()
-        for folder in folders:
-            path = folder / f"{backup_id}.json"
-            if path.is_file():
-                return path
-        raise NotFound(f"backup {backup_id!r} not found in {self.root}")
-
     async def read(self, backup_id: str, owner_id: str | None = None) -> dict[str, Any]:
         """The backup document ``backup_id`` (only ``owner_id``'s when given). ``NotFound`` when
-        there is none, ``ValueError`` for a malformed id."""
+        there is none, ``ValueError`` for a malformed id (never a path outside the store)."""
+        backup_time(backup_id)
 
         def work() -> dict[str, Any]:
-            document: dict[str, Any] = orjson.loads(self._find(backup_id, owner_id).read_bytes())
-            return document
+            for folder in self._folders(owner_id):
+                try:
+                    document: dict[str, Any] = orjson.loads(self._files.read((folder, f"{backup_id}.json")))
+                except (FileNotFoundError, NotADirectoryError):
+                    continue
+                return document
+            raise NotFound(f"backup {backup_id!r} not found in {self.location}")
 
         return await asyncio.to_thread(work)
 
@@ -206,7 +271,7 @@ class BackupStore:
 
         def work() -> datetime | None:
             try:
-                return datetime.fromisoformat((self.root / _MARKER).read_text().strip())
+                return datetime.fromisoformat(self._files.read((_MARKER,)).decode().strip())
             except (FileNotFoundError, NotADirectoryError):  # never ran (or no directory yet)
                 return None
 
@@ -214,12 +279,8 @@ class BackupStore:
 
     async def mark_periodic_backup(self, at: datetime) -> None:
         """Record that a periodic backup completed at ``at``."""
-
-        def work() -> None:
-            self.root.mkdir(parents=True, exist_ok=True)
-            _write_atomic(self.root / _MARKER, at.astimezone(UTC).isoformat().encode())
-
-        await asyncio.to_thread(work)
+        stamp = at.astimezone(UTC).isoformat().encode()
+        await asyncio.to_thread(self._files.write, (_MARKER,), stamp)
 
     async def expire(self, older_than: datetime) -> int:
         """Remove every backup created before ``older_than``; return how many (the seed's
@@ -228,20 +289,19 @@ class BackupStore:
 
         def work() -> int:
             removed = 0
-            for folder in self._owner_dirs():
-                with os.scandir(folder) as entries:
-                    for entry in entries:
-                        if not entry.name.endswith(".json") or entry.name.endswith(".meta.json"):
-                            continue
-                        backup_id = entry.name.removesuffix(".json")
-                        try:
-                            created = backup_time(backup_id)
-                        except ValueError:
-                            continue  # not ours
-                        if created < cutoff:
-                            Path(entry.path).unlink(missing_ok=True)
-                            (folder / f"{backup_id}.meta.json").unlink(missing_ok=True)
-                            removed += 1
+            for folder in self._files.names((), dirs=True):
+                for name in self._files.names((folder,), dirs=False):
+                    if not name.endswith(".json") or name.endswith(".meta.json"):
+                        continue
+                    backup_id = name.removesuffix(".json")
+                    try:
+                        created = backup_time(backup_id)
+                    except ValueError:
+                        continue  # not ours
+                    if created < cutoff:
+                        self._files.remove((folder, name))
+                        self._files.remove((folder, f"{backup_id}.meta.json"))
+                        removed += 1
             return removed
 
         return await asyncio.to_thread(work)
