@@ -101,8 +101,9 @@ class Settings(BaseSettings):
     backup_dir: str | None = Field(
         default=None,
         description="Directory of the backup store (one JSON file per session backup, per "
-        "account). Unset: `backups/` next to a SQLite ledger file, `_backups/` inside a JSON-files "
-        "ledger, otherwise `backups/` in the user data directory.",
+        "account), or an fsspec URL such as `s3://bucket/backups` (with `s3fs` installed). Unset: "
+        "`backups/` next to a SQLite ledger file, `_backups/` inside a JSON-files ledger, otherwise "
+        "`backups/` in the user data directory.",
     )
     backup_interval: float = Field(
         default=86400,
