@@ -1,10 +1,13 @@
-"""The FastAPI application factory: ``create_app(ledger_or_url, settings, agent=None)``.
+"""The FastAPI application factory: ``create_app(ledger_or_url, settings, agent=None,
+run_maintenance=False)``.
 
 OpenAPI at ``/openapi.json``, interactive docs at ``/docs``. Routes:
 
 - ``GET /healthz``, ``GET /metrics`` — no auth;
 - ``GET /`` — the web UI (static pages; it signs in with an API token), ``/ui/…`` its assets;
 - ``GET /api/stream``, ``GET /api/agent-sessions/{id}/stream`` — live events (SSE);
+- ``GET /api/backups``, ``POST /api/backups/{backup_id}/restore``, ``GET /api/deletions``,
+  ``GET /api/alerts``, ``GET /api/performance`` — lifecycle automation (``routes/maintenance.py``);
 - everything under ``/api`` — ``Authorization: Bearer <token>`` (an API key from
   ``convoledger user create NAME``), scoped to the token's account.
 
