@@ -4,13 +4,16 @@ last activity written through the store, so no test sleeps for hours)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from convoledger.backends import open_ledger
 from convoledger.ledger import Ledger
@@ -25,15 +28,41 @@ BACKENDS = ["memory", "jsonfiles", "sqlite", "postgres"]
 MakeMaintenance = Callable[..., Awaitable[Maintenance]]
 
 
+@pytest.fixture(scope="session")
+def maintenance_postgres_url(postgres_url: str) -> str:
+    """A PostgreSQL database of the maintenance tests' own, ``<test database>_maintenance``
+    (created when missing): a maintenance pass acts on every account of its database, so it
+    must not time out or delete what other tests, perhaps running at the same time, create."""
+    import asyncpg
+
+    url = make_url(postgres_url)
+    name = f"{url.database}_maintenance"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                try:
+                    await conn.execute(f'CREATE DATABASE "{name}"')
+                except asyncpg.DuplicateDatabaseError:
+                    pass  # another test process created it meanwhile
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # this fixture may be asked for inside a loop
+        pool.submit(asyncio.run, create()).result()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
 def ledger_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """The URL of a fresh ledger of ``backend`` (PostgreSQL: the shared test database)."""
+    """The URL of a fresh ledger of ``backend`` (PostgreSQL: the maintenance tests' database)."""
     if backend == "memory":
         return "memory://"
     if backend == "jsonfiles":
         return f"jsonfiles://{tmp_path / 'ledger'}"
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'ledger.db'}"
-    return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue("maintenance_postgres_url"))
 
 
 @pytest.fixture(params=BACKENDS)

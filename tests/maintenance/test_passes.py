@@ -2,7 +2,7 @@
 (delete after a backup, or archive), branches kept, failed backups retried, alerts, periodic
 backups with retention, the lease. Sessions are time-travelled (old ``created_at`` / activity
 written through the store); assertions look only at this test's fresh account, because the
-PostgreSQL database is shared with other tests."""
+PostgreSQL database is shared by the maintenance tests."""
 
 from __future__ import annotations
 

@@ -3,8 +3,8 @@ intervals of seconds, on SQLite and PostgreSQL. Nobody calls ``sweep``: the serv
 
 Old sessions are time-travelled: built with old ``created_at`` / activity in a memory ledger,
 exported as bundles and restored through ``POST /api/agent-sessions/import`` (bundles keep their
-times). The PostgreSQL database is shared by every test, so assertions look at this test's fresh
-accounts only.
+times). PostgreSQL tests use the maintenance tests' own database (``maintenance_postgres_url``),
+shared among them, so assertions look at this test's fresh accounts only.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ BACKENDS = ["sqlite", "postgres"]
 def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'ledger.db'}"
-    return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue("maintenance_postgres_url"))
 
 
 def maintenance_env(backups: Path, **settings: Any) -> dict[str, str]:
@@ -157,7 +157,10 @@ def _passes(url: str, holders: set[str]) -> list[PassRecord]:
     return [p for p in asyncio.run(read()) if any(h in p.holder for h in holders)]
 
 
-def test_two_servers_on_one_postgres_database_run_each_pass_once(postgres_url: str, tmp_path: Path) -> None:
+def test_two_servers_on_one_postgres_database_run_each_pass_once(
+    maintenance_postgres_url: str, tmp_path: Path
+) -> None:
+    postgres_url = maintenance_postgres_url
     env = maintenance_env(tmp_path / "backups")
     with (
         running_serve(postgres_url, log_dir=tmp_path / "one", accounts=("a",), env=env) as one,
