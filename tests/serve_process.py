@@ -8,6 +8,10 @@ on a free port, waits until ``GET /healthz`` answers 200, yields a ``ServeProces
 the server (SIGTERM, then SIGKILL after 10 s). The server's stdout/stderr go to a log file
 whose tail is included in every failure message.
 
+Maintenance (timeouts, cleanup policies, backups) is off in these servers unless ``env`` turns it
+on (``{"CONVOLEDGER_MAINTENANCE": "true", ...}``, see ``tests/maintenance``): a pass acts on every
+account of the database, and the PostgreSQL test database is shared by every test.
+
 The fixtures ``serve_sqlite`` and ``serve_postgres`` (in ``tests/conftest.py``) give one such
 server on a fresh SQLite file and on the test PostgreSQL database.
 """
@@ -27,6 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+#: Environment every server starts with (``env`` overrides it): maintenance off, see above.
+SERVE_DEFAULTS = {"CONVOLEDGER_MAINTENANCE": "false"}
 
 #: Seconds to wait for ``/healthz`` after the process starts.
 START_TIMEOUT = 60.0
@@ -184,7 +191,7 @@ def running_serve(
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **SERVE_DEFAULTS, **(env or {})},
         )
     proc = ServeProcess(
         base_url=f"http://127.0.0.1:{port}",

@@ -17,7 +17,8 @@ uvicorn) are imported inside the commands that use them.
 
 Commands: ``demo`` (``sample`` or ``multichat``), ``quickstart``, ``serve``, ``user create`` /
 ``tokens`` / ``revoke``, ``import``, ``export``, ``stats``, ``sessions list``, ``show``,
-``sweep``, ``providers``, ``db upgrade``.
+``sweep``, ``maintenance run`` / ``deletions`` / ``passes``, ``backup run`` / ``list`` /
+``restore``, ``providers``, ``db upgrade``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typer.core import TyperCommand, TyperGroup, TyperOption
 from typer.models import CommandFunctionType
 
 from convoledger.import_formats import AUTO, FORMAT_NAMES
+from convoledger.models.maintenance import CleanupAction
 from convoledger.models.status import ConversationStatus
 
 if TYPE_CHECKING:
@@ -212,6 +214,14 @@ db_app = CliTyper(help="Database schema.", no_args_is_help=True, cls=CliGroup)
 app.add_typer(user_app, name="user")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(db_app, name="db")
+maintenance_app = CliTyper(
+    help="Lifecycle maintenance: timeouts, cleanup policies, backups, alerts.",
+    no_args_is_help=True,
+    cls=CliGroup,
+)
+backup_app = CliTyper(help="Session backups (the backup store).", no_args_is_help=True, cls=CliGroup)
+app.add_typer(maintenance_app, name="maintenance")
+app.add_typer(backup_app, name="backup")
 
 
 @app.callback()
@@ -671,18 +681,31 @@ def show(
 def sweep(
     database_url: DatabaseUrl = None,
     cleanup: Annotated[
-        bool, typer.Option(help="Also delete archived sessions past max_session_age.")
+        bool,
+        typer.Option(help="Also delete archived sessions past max_session_age (backed up first, recorded)."),
     ] = False,
 ) -> None:
-    """Apply the lifecycle policy once: time out idle sessions, archive long-inactive ones."""
+    """Apply the lifecycle policy once: time out idle sessions, archive long-inactive ones
+    (everything due, in batches). `maintenance run` applies the seed's cleanup policies."""
+    from convoledger.settings import Settings
 
-    async def work(ledger: Any) -> tuple[int, int]:
-        events = await ledger.sweep()
-        deleted = await ledger.cleanup() if cleanup else 0
-        return len(events), deleted
+    async def work(upkeep: Any) -> tuple[int, int, int]:
+        from convoledger.maintenance.passes import delete_with_backup
+        from convoledger.models.maintenance import CleanupPolicyName, PassCounts
 
-    moved, deleted = _run(lambda: _with_ledger(database_url, "system", work))
-    _stdout().print(f"{moved} lifecycle transitions, {deleted} sessions deleted")
+        events = await upkeep.ledger.sweep()
+        counts = PassCounts()
+
+        async def delete(conv: Any) -> bool:
+            return await delete_with_backup(upkeep, conv, CleanupPolicyName.MAX_SESSION_AGE, counts)
+
+        deleted = await upkeep.ledger.cleanup(delete=delete) if cleanup else 0
+        return len(events), deleted, counts.backup_failures
+
+    moved, deleted, failed = _run(lambda: _with_maintenance(database_url, Settings(), work))
+    _stdout().print(f"{moved} lifecycle transitions, {deleted} sessions deleted (each backed up first)")
+    if failed:
+        _fail(f"{failed} sessions were kept: their backup could not be written")
 
 
 @app.command()
@@ -709,20 +732,97 @@ def providers() -> None:
 
 
 # -- service ------------------------------------------------------------------------------------
+DefaultTimeout = Annotated[
+    float | None,
+    typer.Option(
+        help="Seconds without activity before an active session times out (default 3600).", min=0.001
+    ),
+]
+MaxInactiveTime = Annotated[
+    float | None,
+    typer.Option(
+        help="Seconds a non-active session may stay idle before cleanup (default 86400).", min=0.001
+    ),
+]
+MaxSessionAge = Annotated[
+    float | None,
+    typer.Option(help="Seconds after creation when a session is cleaned up (default 604800).", min=0.001),
+]
+CleanupActionOpt = Annotated[
+    CleanupAction | None, typer.Option(help="What cleanup does: delete (after a backup) or archive.")
+]
+BackupDir = Annotated[
+    Path | None, typer.Option(help="Backup store directory (default: backups/ next to the SQLite ledger).")
+]
+
+
+def _settings_with(**overrides: Any) -> Any:
+    """``Settings()`` (the environment) with the given CLI options that were set."""
+    from convoledger.settings import Settings
+
+    given: dict[str, Any] = {
+        k: (str(v) if isinstance(v, Path) else v) for k, v in overrides.items() if v is not None
+    }
+    return Settings(**given)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     database_url: DatabaseUrl = None,
+    no_maintenance: Annotated[
+        bool, typer.Option("--no-maintenance", help="Do not run the maintenance scheduler in this server.")
+    ] = False,
+    cleanup_interval: Annotated[
+        float | None, typer.Option(help="Seconds between maintenance passes (default 3600).", min=0.001)
+    ] = None,
+    default_timeout: DefaultTimeout = None,
+    max_inactive_time: MaxInactiveTime = None,
+    max_session_age: MaxSessionAge = None,
+    cleanup_action: CleanupActionOpt = None,
+    backup_dir: BackupDir = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
+    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs), with the maintenance
+    scheduler (timeouts, cleanup, backups, alerts every --cleanup-interval seconds)."""
     import uvicorn
 
     from convoledger.api.app import create_app
 
+    settings = _settings_with(
+        cleanup_interval=cleanup_interval,
+        default_timeout=default_timeout,
+        max_inactive_time=max_inactive_time,
+        max_session_age=max_session_age,
+        cleanup_action=cleanup_action,
+        backup_dir=backup_dir,
+    )
+    run_maintenance = settings.maintenance and not no_maintenance
     console = _stdout()
     console.print(f"convoledger serving {_url(database_url)} at http://{host}:{port} (docs: /docs)")
-    uvicorn.run(create_app(_url(database_url)), host=host, port=port, log_level="info")
+    if run_maintenance:
+        console.print(
+            f"maintenance every {settings.cleanup_interval:g} s "
+            f"(cleanup action: {settings.cleanup_action.value})",
+            highlight=False,
+        )
+    _log_to_stderr()
+    app_ = create_app(_url(database_url), settings, run_maintenance=run_maintenance)
+    uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+def _log_to_stderr() -> None:
+    """Show convoledger's own log records (maintenance passes, alerts, slow operations) at INFO
+    on stderr beside uvicorn's, unless the application configured the logger already."""
+    import logging
+
+    logger = logging.getLogger("convoledger")
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -847,6 +947,205 @@ def quickstart(
         soft_wrap=True,
     )
     serve(host=host, port=port, database_url=database_url)
+
+
+# -- maintenance and backups ----------------------------------------------------------------------
+async def _with_maintenance(
+    database_url: str | None, settings: Any, work: Callable[[Any], Awaitable[T]]
+) -> T:
+    """Open the ledger (it must exist) with its ``Maintenance`` and run ``work(maintenance)``."""
+    from convoledger.maintenance import maintenance_for
+
+    url = _url(database_url)
+
+    async def run(ledger: Any) -> T:
+        upkeep = maintenance_for(ledger, settings, url)
+        await upkeep.journal.open()
+        try:
+            return await work(upkeep)
+        finally:
+            await upkeep.journal.close()
+
+    return await _with_ledger(database_url, "system", run)
+
+
+@maintenance_app.command("run")
+def maintenance_run(
+    database_url: DatabaseUrl = None,
+    default_timeout: DefaultTimeout = None,
+    max_inactive_time: MaxInactiveTime = None,
+    max_session_age: MaxSessionAge = None,
+    cleanup_action: CleanupActionOpt = None,
+    backup_dir: BackupDir = None,
+) -> None:
+    """Run one maintenance pass now, through everything that is due, and print what it handled
+    per kind. Exits 1 when the pass failed (e.g. backups could not be written)."""
+    from rich.table import Table
+
+    from convoledger.maintenance import PassIncomplete, run_pass
+    from convoledger.maintenance.journal import new_holder
+
+    settings = _settings_with(
+        default_timeout=default_timeout,
+        max_inactive_time=max_inactive_time,
+        max_session_age=max_session_age,
+        cleanup_action=cleanup_action,
+        backup_dir=backup_dir,
+    )
+
+    async def work(upkeep: Any) -> Any:
+        try:
+            return await run_pass(upkeep, new_holder("cli"))
+        except PassIncomplete:
+            return (await upkeep.journal.list_passes(1))[0]
+
+    record = _run(lambda: _with_maintenance(database_url, settings, work))
+    if record is None:
+        _fail("another process is running a maintenance pass on this ledger right now; try again later")
+    table = Table(title=f"maintenance pass {record.id} ({record.status.value})")
+    table.add_column("kind")
+    table.add_column("count", justify="right")
+    for kind, value in record.counts.model_dump().items():
+        table.add_row(kind, str(value))
+    _stdout().print(table)
+    if record.error:
+        _fail(record.error)
+
+
+@maintenance_app.command("deletions")
+def maintenance_deletions(
+    database_url: DatabaseUrl = None,
+    owner: Annotated[str | None, typer.Option(help="Only this account's records.")] = None,
+    limit: Annotated[int, typer.Option(help="Most records shown (newest first).", min=1, max=1000)] = 50,
+) -> None:
+    """Sessions deleted or archived by a cleanup policy: who, when, which policy, which backup."""
+    from rich.table import Table
+
+    from convoledger.settings import Settings
+
+    async def work(upkeep: Any) -> Any:
+        return await upkeep.journal.list_deletions(owner, limit)
+
+    rows = _run(lambda: _with_maintenance(database_url, Settings(), work))
+    table = Table(title="policy deletions")
+    for col in ("at", "account", "session", "policy", "action", "actor", "backup"):
+        table.add_column(col, overflow="fold")
+    for d in rows:
+        table.add_row(
+            d.at.isoformat(timespec="seconds"),
+            d.owner_id,
+            d.session_id or d.conversation_id,
+            d.policy.value,
+            d.action.value,
+            d.actor,
+            d.backup_id or "",
+        )
+    _stdout().print(table)
+
+
+@maintenance_app.command("passes")
+def maintenance_passes(
+    database_url: DatabaseUrl = None,
+    limit: Annotated[int, typer.Option(help="Most passes shown (newest first).", min=1, max=1000)] = 20,
+) -> None:
+    """The pass log: when each maintenance pass ran, where, how it ended and what it handled."""
+    from rich.table import Table
+
+    from convoledger.settings import Settings
+
+    async def work(upkeep: Any) -> Any:
+        return await upkeep.journal.list_passes(limit)
+
+    rows = _run(lambda: _with_maintenance(database_url, Settings(), work))
+    table = Table(title="maintenance passes")
+    for col in ("id", "started", "seconds", "holder", "status", "handled", "error"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        handled = ", ".join(f"{k} {v}" for k, v in r.counts.model_dump().items() if v)
+        seconds = (r.finished_at - r.started_at).total_seconds()
+        table.add_row(
+            str(r.id),
+            r.started_at.isoformat(timespec="seconds"),
+            f"{seconds:.2f}",
+            r.holder,
+            r.status.value,
+            handled,
+            r.error or "",
+        )
+    _stdout().print(table)
+
+
+@backup_app.command("run")
+def backup_run(
+    database_url: DatabaseUrl = None,
+    owner: Annotated[str | None, typer.Option(help="Only this account's sessions.")] = None,
+    backup_dir: BackupDir = None,
+) -> None:
+    """Back up every active session now (the seed's daily backup, on demand)."""
+    from convoledger.maintenance.passes import backup_active_sessions
+
+    settings = _settings_with(backup_dir=backup_dir)
+
+    async def work(upkeep: Any) -> tuple[int, int, Any]:
+        done, failed = await backup_active_sessions(upkeep, owner_id=owner)
+        return done, failed, upkeep.backups.root
+
+    done, failed, root = _run(lambda: _with_maintenance(database_url, settings, work))
+    _stdout().print(f"{done} sessions backed up to {root}", highlight=False)
+    if failed:
+        _fail(f"{failed} backups could not be written to {root}")
+
+
+@backup_app.command("list")
+def backup_list(
+    database_url: DatabaseUrl = None,
+    owner: Annotated[str | None, typer.Option(help="Only this account's backups.")] = None,
+    limit: Annotated[int, typer.Option(help="Most backups shown (newest first).", min=1, max=1000)] = 50,
+    backup_dir: BackupDir = None,
+) -> None:
+    """The backups in the backup store, newest first."""
+    from rich.table import Table
+
+    settings = _settings_with(backup_dir=backup_dir)
+
+    async def work(upkeep: Any) -> Any:
+        return await upkeep.backups.list_backups(owner, limit)
+
+    rows = _run(lambda: _with_maintenance(database_url, settings, work))
+    table = Table(title="backups")
+    for col in ("backup id", "account", "session", "reason", "policy", "bytes"):
+        table.add_column(col, overflow="fold")
+    for b in rows:
+        table.add_row(
+            b.backup_id,
+            b.owner_id,
+            b.session_id or b.conversation_id,
+            b.reason.value,
+            b.policy or "",
+            str(b.size_bytes),
+        )
+    _stdout().print(table)
+
+
+@backup_app.command("restore")
+def backup_restore(
+    backup_id: Annotated[str, typer.Argument(help="The backup id (`convoledger backup list`).")],
+    database_url: DatabaseUrl = None,
+    backup_dir: BackupDir = None,
+) -> None:
+    """Restore a backed-up session into its account, exactly as it was (same ids and times)."""
+    settings = _settings_with(backup_dir=backup_dir)
+
+    async def work(upkeep: Any) -> Any:
+        document = await upkeep.backups.read(backup_id)
+        return await upkeep.ledger.for_owner(document["owner_id"]).restore_bundle(document["bundle"])
+
+    record = _run(lambda: _with_maintenance(database_url, settings, work))
+    _stdout().print(
+        f"restored session {record.session_id or record.id} ({record.message_count} messages) "
+        f"for account {record.owner_id}",
+        highlight=False,
+    )
 
 
 @db_app.command("upgrade")

@@ -110,6 +110,7 @@ from convoledger.events.client_stream import (
     stream_position,
 )
 from convoledger.models.events import EventKind, EventRecord
+from convoledger.models.maintenance import Alert, DeletionRecord
 from convoledger.models.records import new_message_id
 from convoledger.models.status import InvalidTransition
 
@@ -369,6 +370,18 @@ _MESSAGES = TypeAdapter(list[MessageOut])
 
 def _message_list(response: httpx.Response) -> list[MessageOut]:
     return _MESSAGES.validate_json(response.content)
+
+
+def _list_of(cls: type[B]) -> Callable[[httpx.Response], list[B]]:
+    adapter = TypeAdapter(list[cls])  # type: ignore[valid-type]
+    return lambda response: adapter.validate_json(response.content)
+
+
+def _json_list(response: httpx.Response) -> list[dict[str, Any]]:
+    body = response.json()
+    if not isinstance(body, list):
+        raise ValueError(f"expected a JSON array from {response.request.url}, got {type(body).__name__}")
+    return body
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
@@ -900,6 +913,40 @@ class _Routes:
         """``GET /api/stats``: the account's session and message counts (seed 002, section 9)."""
         return r.call(_model(StatsOut))
 
+    # -- maintenance (issue 13: backups, cleanup records, alerts, performance) ------------------
+    @endpoint("GET", "/api/backups")
+    def list_backups(r: Route, /, limit: int = 100) -> Call[list[dict[str, Any]]]:
+        """``GET /api/backups``: the account's backups, newest first (``backup_id``,
+        ``conversation_id``, ``session_id``, ``reason``, ``policy``, ``created_at``,
+        ``size_bytes``)."""
+        return r.call(_json_list, params=_query(limit=limit))
+
+    @endpoint("POST", "/api/backups/{backup_id}/restore")
+    def restore_backup(r: Route, /, backup_id: str) -> Call[dict[str, Any]]:
+        """``POST /api/backups/{backup_id}/restore``: restore the backed-up session exactly
+        (``{"backup_id", "conversation_id", "session_id"}``). ``NotFoundError`` for an unknown
+        backup, ``ConflictError`` when the session exists. Not re-sent after an ambiguous
+        failure (the second attempt would answer 409)."""
+        return r.call(_json, backup_id=backup_id)
+
+    @endpoint("GET", "/api/deletions")
+    def list_deletions(r: Route, /, limit: int = 100) -> Call[list[DeletionRecord]]:
+        """``GET /api/deletions``: the sessions a cleanup policy deleted or archived, newest
+        first, with the policy, action, actor, time and the backup written first."""
+        return r.call(_list_of(DeletionRecord), params=_query(limit=limit))
+
+    @endpoint("GET", "/api/alerts")
+    def list_alerts(r: Route, /, limit: int = 100) -> Call[list[Alert]]:
+        """``GET /api/alerts``: the account's alerts (``high_message_rate``,
+        ``long_inactive_session``; seed 002 section 9), newest first."""
+        return r.call(_list_of(Alert), params=_query(limit=limit))
+
+    @endpoint("GET", "/api/performance")
+    def performance(r: Route, /, operation: str | None = None) -> Call[dict[str, Any]]:
+        """``GET /api/performance``: per-operation durations of the server process (seconds), in
+        the seed's ``get_performance_summary`` shape for one ``operation``, else for all."""
+        return r.call(_json, params=_query(operation=operation))
+
 
 #: The live event streams (Server-Sent Events), read by ``stream`` / ``follow`` rather than sent
 #: as one :class:`Call`.
@@ -1184,6 +1231,11 @@ class Client:
     healthz = _sync(_Routes.healthz)
     metrics = _sync(_Routes.metrics)
     stats = _sync(_Routes.stats)
+    list_backups = _sync(_Routes.list_backups)
+    restore_backup = _sync(_Routes.restore_backup)
+    list_deletions = _sync(_Routes.list_deletions)
+    list_alerts = _sync(_Routes.list_alerts)
+    performance = _sync(_Routes.performance)
 
     # -- iteration helpers ----------------------------------------------------------------------
     def iter_sessions(self, *, page_size: int = MAX_PAGE_SIZE, **filters: Any) -> Iterator[SessionOut]:
@@ -1379,6 +1431,11 @@ class AsyncClient:
     healthz = _async(_Routes.healthz)
     metrics = _async(_Routes.metrics)
     stats = _async(_Routes.stats)
+    list_backups = _async(_Routes.list_backups)
+    restore_backup = _async(_Routes.restore_backup)
+    list_deletions = _async(_Routes.list_deletions)
+    list_alerts = _async(_Routes.list_alerts)
+    performance = _async(_Routes.performance)
 
     # -- iteration helpers ----------------------------------------------------------------------
     def iter_sessions(self, *, page_size: int = MAX_PAGE_SIZE, **filters: Any) -> AsyncIterator[SessionOut]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -1028,33 +1028,47 @@ class Ledger:
 
     # -- lifecycle sweeping (operator tasks, across owners) -----------------------------------
     async def sweep(self, now: datetime | None = None, batch: int = 1000) -> list[LifecycleEvent]:
-        """Apply the lifecycle policy to every owner's conversations, once:
+        """Apply the lifecycle policy to every owner's conversations, once, through everything
+        that is due (read in keyset batches of ``batch``):
 
         - active with no activity for ``policy.default_timeout`` s → ``inactive_timeout``;
         - ``inactive_*`` idle for ``policy.max_inactive_time`` s → ``archived``.
 
         Returns the events recorded (actor ``"sweeper"``). A conversation that another writer
-        moved meanwhile is skipped (its move is checked under the store's lock).
+        moved meanwhile is skipped (its move is checked under the store's lock). The scheduled
+        maintenance pass (``convoledger.maintenance``) applies the seed's cleanup policies instead
+        of the second step.
         """
         now = now or utcnow()
         events: list[LifecycleEvent] = []
-        timed_out = await self.store.conversations_idle_since(
-            now - timedelta(seconds=self.policy.default_timeout), batch
-        )
-        for conv in timed_out:
+        async for conv in self._idle(now - timedelta(seconds=self.policy.default_timeout), batch):
             events.extend(
                 await self._sweep_move(conv, ConversationStatus.INACTIVE_TIMEOUT, "inactivity timeout")
             )
-        idle_inactive = await self.store.conversations_idle_since(
-            now - timedelta(seconds=self.policy.max_inactive_time),
-            batch,
-            statuses=[s for s in ConversationStatus if s.value.startswith("inactive")],
-        )
-        for conv in idle_inactive:
+        inactive = [s for s in ConversationStatus if s.value.startswith("inactive")]
+        async for conv in self._idle(now - timedelta(seconds=self.policy.max_inactive_time), batch, inactive):
             events.extend(
                 await self._sweep_move(conv, ConversationStatus.ARCHIVED, "max inactive time reached")
             )
         return events
+
+    async def _idle(
+        self,
+        cutoff: datetime,
+        batch: int,
+        statuses: Iterable[ConversationStatus] = (ConversationStatus.ACTIVE,),
+    ) -> AsyncIterator[ConversationRecord]:
+        """Every conversation (all owners) in ``statuses`` idle since before ``cutoff``, read in
+        keyset batches of ``batch`` (``Store.conversations_idle_since``)."""
+        wanted = tuple(statuses)
+        after: tuple[datetime, str] | None = None
+        while True:
+            rows = await self.store.conversations_idle_since(cutoff, batch, wanted, after=after)
+            for conv in rows:
+                yield conv
+            if len(rows) < batch:
+                return
+            after = (rows[-1].last_activity_at, rows[-1].id)
 
     async def _sweep_move(
         self, conv: ConversationRecord, target: ConversationStatus, reason: str
@@ -1069,17 +1083,25 @@ class Ledger:
             return ()
         return (event,)
 
-    async def cleanup(self, now: datetime | None = None, batch: int = 1000) -> int:
+    async def cleanup(
+        self,
+        now: datetime | None = None,
+        batch: int = 1000,
+        *,
+        delete: Callable[[ConversationRecord], Awaitable[bool]] | None = None,
+    ) -> int:
         """Delete archived conversations idle for ``policy.max_session_age`` s; return how many.
-        One that still has branches is kept (they share its history; ``store/lineage.py``)."""
+        One that still has branches is kept (they share its history; ``store/lineage.py``).
+        ``delete(conversation)``, when given, does each deletion instead and returns whether it
+        deleted (``convoledger sweep --cleanup`` passes the maintenance code's, which backs the
+        conversation up and records the deletion first)."""
         now = now or utcnow()
-        old = await self.store.conversations_idle_since(
-            now - timedelta(seconds=self.policy.max_session_age),
-            batch,
-            statuses=[ConversationStatus.ARCHIVED],
-        )
         deleted = 0
-        for conv in old:
+        cutoff = now - timedelta(seconds=self.policy.max_session_age)
+        async for conv in self._idle(cutoff, batch, [ConversationStatus.ARCHIVED]):
+            if delete is not None:
+                deleted += 1 if await delete(conv) else 0
+                continue
             try:
                 await self.store.delete_conversation(conv.owner_id, conv.id)
             except NotFound:

@@ -15,6 +15,7 @@ import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from convoledger.models.maintenance import CleanupAction, MaintenancePolicy
 from convoledger.models.policy import LifecyclePolicy
 
 
@@ -49,26 +50,85 @@ class Settings(BaseSettings):
     default_timeout: float = Field(
         default=3600,
         gt=0,
-        description="Seconds without a message after which an active session moves to "
-        "`inactive_timeout` when the lifecycle policy is applied (`convoledger sweep`).",
+        description="Seconds without activity after which an `active` session moves to "
+        "`inactive_timeout` (seed `SESSION_SETTINGS`; applied by every maintenance pass and by "
+        "`convoledger sweep`).",
     )
     max_inactive_time: float = Field(
         default=86400,
         gt=0,
-        description="Seconds after which an `inactive_*` session still idle is archived by "
-        "`convoledger sweep`.",
+        description="Seconds: a session that is not `active` and has been idle this long is "
+        "cleaned by the maintenance pass (seed `cleanup_inactive_sessions`): backed up, deleted and "
+        "recorded, or archived when `CONVOLEDGER_CLEANUP_ACTION=archive`.",
     )
     cleanup_interval: float = Field(
         default=3600,
         gt=0,
-        description="Seconds between two runs of the lifecycle policy by a scheduler (the seed's "
-        "sweep interval), e.g. how often to run `convoledger sweep` from cron.",
+        description="Seconds between two maintenance passes of `convoledger serve` (seed "
+        "`SessionMaintenanceScheduler`): timeouts, cleanup, backups, backup retention, alerts.",
     )
     max_session_age: float = Field(
         default=604800,
         gt=0,
-        description="Seconds after which an archived session still idle is deleted by "
-        "`convoledger sweep --cleanup` (kept while it has branches).",
+        description="Seconds: a session created this long ago is cleaned by the maintenance pass "
+        "whatever its status (seed `cleanup_old_sessions`): backed up, deleted and recorded, or "
+        "archived when `CONVOLEDGER_CLEANUP_ACTION=archive`. Sessions with fork branches are kept.",
+    )
+    cleanup_action: CleanupAction = Field(
+        default=CleanupAction.DELETE,
+        description="What the two cleanup policies do: `delete` (the seed; the session's bundle is "
+        "written to the backup store first and the deletion recorded) or `archive` (the session is "
+        "kept with status `archived`).",
+    )
+    maintenance: bool = Field(
+        default=True,
+        description="Run the maintenance scheduler inside `convoledger serve` / `quickstart` "
+        "(`--no-maintenance` turns it off for one run). Several servers on one database run each "
+        "pass once (a lease in the database).",
+    )
+    maintenance_retry_delay: float = Field(
+        default=60,
+        gt=0,
+        description="Seconds before a failed maintenance pass is retried (seed: 60).",
+    )
+    maintenance_batch_size: int = Field(
+        default=500,
+        ge=1,
+        le=10000,
+        description="Sessions a maintenance pass reads per query; passes work through everything "
+        "due in batches of this size, so memory stays bounded.",
+    )
+    backup_dir: str | None = Field(
+        default=None,
+        description="Directory of the backup store (one JSON file per session backup, per "
+        "account), or an fsspec URL such as `s3://bucket/backups` (with `s3fs` installed). Unset: "
+        "`backups/` next to a SQLite ledger file, `_backups/` inside a JSON-files ledger, otherwise "
+        "`backups/` in the user data directory.",
+    )
+    backup_interval: float = Field(
+        default=86400,
+        gt=0,
+        description="Seconds between two backups of every active session by the maintenance pass "
+        "(seed `AutomatedBackupManager`: daily).",
+    )
+    backup_retention_days: float = Field(
+        default=30,
+        gt=0,
+        description="Days a backup is kept; older backups are removed by the maintenance pass "
+        "(seed: 30).",
+    )
+    high_message_rate_threshold: int = Field(
+        default=100,
+        ge=1,
+        description="Alert `high_message_rate`: raised for an active session with new activity "
+        "that holds more than this many messages (seed `check_session_alerts`: 100).",
+    )
+    long_inactive_threshold: float = Field(
+        default=7200,
+        gt=0,
+        description="Alert `long_inactive_session`: raised once when an active session has been "
+        "idle longer than this many seconds (seed: 2 hours). Only fires when it is below "
+        "`CONVOLEDGER_DEFAULT_TIMEOUT` (an idle session times out first otherwise).",
     )
     agent: str = Field(
         default="echo",
@@ -139,4 +199,20 @@ class Settings(BaseSettings):
             max_inactive_time=self.max_inactive_time,
             cleanup_interval=self.cleanup_interval,
             max_session_age=self.max_session_age,
+        )
+
+    def maintenance_policy(self) -> MaintenancePolicy:
+        """The maintenance policy these settings describe (``models.maintenance``)."""
+        return MaintenancePolicy(
+            default_timeout=self.default_timeout,
+            max_inactive_time=self.max_inactive_time,
+            cleanup_interval=self.cleanup_interval,
+            max_session_age=self.max_session_age,
+            cleanup_action=self.cleanup_action,
+            backup_interval=self.backup_interval,
+            backup_retention_days=self.backup_retention_days,
+            high_message_rate_threshold=self.high_message_rate_threshold,
+            long_inactive_threshold=self.long_inactive_threshold,
+            retry_delay=self.maintenance_retry_delay,
+            batch_size=self.maintenance_batch_size,
         )

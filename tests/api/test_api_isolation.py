@@ -4,9 +4,12 @@ listings, stats and searches never show A's data."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from api_helpers import Api, assert_problem
+
+from convoledger.maintenance import BackupReason, BackupStore
 
 MC = {"participant_id": "mc", "participant_type": "master_controller"}
 AGENT = {"participant_id": "agent_1", "participant_type": "agent", "participant_role": "writer"}
@@ -52,6 +55,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("GET", "/api/agent-sessions/{session}/cost-tracking"): None,
     ("GET", "/api/agent-sessions/{session}/context?provider=openai&api=chat"): None,
     ("POST", "/api/agent-sessions/{session}/fork"): {"at_seq": 1},
+    ("POST", "/api/backups/{backup_id}/restore"): None,
     ("GET", "/api/agent-sessions/{session}/branches"): None,
     ("GET", "/api/sessions/{session_key}"): None,
     ("GET", "/api/sessions/{session_key}/messages"): None,
@@ -114,11 +118,17 @@ async def snapshot(api: Api, a: dict[str, Any]) -> Any:
     return out
 
 
-async def test_every_route_of_a_session_is_404_for_another_account(api: Api) -> None:
+async def test_every_route_of_a_session_is_404_for_another_account(api: Api, tmp_path: Path) -> None:
     routes = param_routes(api)
     checked = {(method, route_template(path)) for method, path in BODIES}
     assert routes == checked, f"unchecked routes: {routes - checked}; stale: {checked - routes}"
     a = await seed_account_a(api)
+    # a backup of A's session, in a backup store of this test (issue 13)
+    export = await api.client.get(f"/api/agent-sessions/{a['session']['id']}/export", headers=api.a)
+    upkeep = api.app.state.maintenance
+    upkeep.backups = BackupStore(tmp_path / "backups")
+    bundle = export.json()["convoledger_bundle"]
+    backup = await upkeep.backups.write(api.a_name, bundle, reason=BackupReason.MANUAL)
     before = await snapshot(api, a)
     refs = {
         # the session may be named by id, external session_id or session_key: all must be 404
@@ -141,6 +151,7 @@ async def test_every_route_of_a_session_is_404_for_another_account(api: Api) -> 
                     a["session"]["id"], a["session"]["session_id"]) else a["multi_message"]["id"])
                 .replace("{key}", "k")
                 .replace("{session_key}", a["multi"]["session_key"])
+                .replace("{backup_id}", backup.backup_id)
             )  # fmt: skip
             kwargs: dict[str, Any] = {"headers": api.b}
             if body is not None:

@@ -25,7 +25,9 @@ def served(
         url = f"sqlite:///{base / 'ledger.db'}"
     else:
         url = str(request.getfixturevalue("postgres_url"))
-    with running_serve(url, log_dir=base) as proc:
+    backups = base / "backups"
+    with running_serve(url, log_dir=base, env={"CONVOLEDGER_BACKUP_DIR": str(backups)}) as proc:
+        proc.backup_dir = backups  # type: ignore[attr-defined]
         yield proc
 
 

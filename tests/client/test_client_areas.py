@@ -15,7 +15,7 @@ import pytest
 from client_helpers import token_of
 
 from convoledger.client import AsyncClient, Client, ConflictError, InvalidRequestError, NotFoundError
-from serve_process import ServeProcess
+from serve_process import ServeProcess, cli
 
 #: A real OpenAI Chat Completions body (shape of ``../shared/data/provider_responses/openai_chat``):
 #: 1220 prompt tokens of which 1152 cached, 100 completion tokens.
@@ -284,3 +284,35 @@ def test_seed_002_list_filters(api: Client) -> None:
         api.list_sessions(created_at="not-a-date,")
     with pytest.raises(ValueError):
         api.list_sessions(size=0)  # refused before sending
+
+
+def test_maintenance_routes_backup_restore_alerts_performance(served: ServeProcess, api: Client) -> None:
+    """Issue 13's routes through the client: a backup taken by ``convoledger backup run`` is
+    listed for its account only, restores the deleted session exactly, and the deletion, alert
+    and performance views answer in their documented shapes."""
+    session = api.create_session(session_id="backed-up", name="Backed up")
+    for text in ("one", "two"):
+        api.append_message(session.id, role="user", content=text)
+    before = [(m.seq, m.id, m.content) for m in api.iter_messages(session.id)]
+    done = cli(
+        "backup", "run", "--backup-dir", str(served.backup_dir),  # type: ignore[attr-defined]
+        database_url=served.database_url,
+    )
+    assert done.returncode == 0, done.stderr
+    mine = [b for b in api.list_backups() if b["session_id"] == "backed-up"]
+    assert len(mine) == 1 and mine[0]["conversation_id"] == session.id
+    with Client(served.base_url, token_of(served, "b")) as other:
+        assert all(b["session_id"] != "backed-up" for b in other.list_backups())
+        with pytest.raises(NotFoundError):
+            other.restore_backup(mine[0]["backup_id"])
+    with pytest.raises(ConflictError):
+        api.restore_backup(mine[0]["backup_id"])  # the session still exists
+    api.delete_session(session.id)
+    restored = api.restore_backup(mine[0]["backup_id"])
+    assert restored["conversation_id"] == session.id
+    assert [(m.seq, m.id, m.content) for m in api.iter_messages(session.id)] == before
+    assert isinstance(api.list_deletions(), list) and isinstance(api.list_alerts(), list)
+    summary = api.performance()
+    assert "operations" in summary and "POST /api/agent-sessions" in summary["operations"]
+    one = api.performance(operation="POST /api/agent-sessions")
+    assert one["count"] >= 1 and one["p95_duration"] >= 0

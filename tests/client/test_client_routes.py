@@ -79,6 +79,7 @@ def test_each_endpoint_is_wired_into_both_clients() -> None:
 SAMPLES = {
     "session": "s/1",
     "message_id": "m 1",
+    "backup_id": "b/1",
     "key": "k",
     "session_key": "key:1",
     "bundle": {"session": {}},
@@ -125,7 +126,9 @@ def test_endpoint_calls_go_to_their_route(name: str) -> None:
     body = BODIES.get(name)
     call = ep(*args, body) if body is not None else ep(*args)
     assert call.method == ep.route.method
-    expected = ep.route.path.format(session="s%2F1", message_id="m%201", key="k", session_key="key%3A1")
+    expected = ep.route.path.format(
+        session="s%2F1", message_id="m%201", key="k", session_key="key%3A1", backup_id="b%2F1"
+    )
     assert call.path == expected
     if ep.route.method == "GET":
         assert call.retry_safe and call.json is None

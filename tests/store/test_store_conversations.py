@@ -561,3 +561,42 @@ async def test_returned_records_are_copies(store: Store, owner: str) -> None:
     listed.content = "changed locally"
     assert (await store.get_message(owner, created.id, m.id)).content == "text"
     assert isinstance(listed, MessageRecord)
+
+
+async def test_conversations_idle_since_by_age_and_keyset_pages(store: Store, owner: str) -> None:
+    """``created_before`` selects by creation time whatever the activity (the age policy), and
+    ``after`` pages through the idle order (``(last_activity_at, id)``) without repeats."""
+    born = datetime(1965, 3, 1, tzinfo=UTC)
+    ids = []
+    for i in range(5):
+        at = born + timedelta(minutes=i)
+        record = await store.create_conversation(
+            owner, conv(created_at=at, updated_at=at, last_activity_at=at)
+        )
+        ids.append(record.id)
+    # created long ago but busy now: selected by age, not by idleness
+    old_busy = await store.create_conversation(
+        owner, conv(created_at=born, updated_at=born, last_activity_at=born)
+    )
+    await store.append_messages(owner, old_busy.id, [msg("now")])
+    now = datetime.now(UTC) + timedelta(seconds=5)
+    by_age = await store.conversations_idle_since(
+        now, 100_000, statuses=(S.ACTIVE,), created_before=born + timedelta(minutes=2, seconds=30)
+    )
+    mine = [c.id for c in by_age if c.id in {*ids, old_busy.id}]
+    assert mine == [ids[0], ids[1], ids[2], old_busy.id]
+    assert all(c.created_at < born + timedelta(minutes=2, seconds=30) for c in by_age)
+
+    cutoff = born + timedelta(minutes=10)
+    pages: list[str] = []
+    after = (born - timedelta(seconds=1), "")
+    while True:
+        page = await store.conversations_idle_since(cutoff, 2, after=after)
+        if not page:
+            break
+        pages.extend(c.id for c in page)
+        after = (page[-1].last_activity_at, page[-1].id)
+    assert [i for i in pages if i in ids] == ids
+    assert len(pages) == len(set(pages))
+    with pytest.raises(ValueError, match="after"):
+        await store.conversations_idle_since(cutoff, 2, after=("x", "y"))  # type: ignore[arg-type]

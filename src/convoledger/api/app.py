@@ -1,12 +1,20 @@
-"""The FastAPI application factory: ``create_app(ledger_or_url, settings, agent=None)``.
+"""The FastAPI application factory: ``create_app(ledger_or_url, settings, agent=None,
+run_maintenance=False)``.
 
 OpenAPI at ``/openapi.json``, interactive docs at ``/docs``. Routes:
 
 - ``GET /healthz``, ``GET /metrics`` — no auth;
 - ``GET /`` — the web UI (static pages; it signs in with an API token), ``/ui/…`` its assets;
 - ``GET /api/stream``, ``GET /api/agent-sessions/{id}/stream`` — live events (SSE);
+- ``GET /api/backups``, ``POST /api/backups/{backup_id}/restore``, ``GET /api/deletions``,
+  ``GET /api/alerts``, ``GET /api/performance`` — lifecycle automation (``routes/maintenance.py``);
 - everything under ``/api`` — ``Authorization: Bearer <token>`` (an API key from
   ``convoledger user create NAME``), scoped to the token's account.
+
+Maintenance: with ``run_maintenance`` (``serve``, ``quickstart``) the lifespan also starts the
+maintenance scheduler (``maintenance/scheduler.py``: timeouts, cleanup policies, backups, alerts
+every ``cleanup_interval`` s); ``GET /api/backups``, ``/api/deletions``, ``/api/alerts`` and
+``/api/performance`` serve what it records.
 
 Lifetime: given a URL (or nothing: ``settings.resolved_database_url()``), the app opens the
 store when it starts (creating or upgrading the schema) and closes it when it stops. Given an
@@ -28,6 +36,7 @@ from convoledger.api.metrics import ApiMetrics, MetricsMiddleware
 from convoledger.api.routes import (
     agent_sessions,
     forks,
+    maintenance,
     memory,
     messages,
     sessions,
@@ -40,6 +49,7 @@ from convoledger.api.ui import install_ui
 from convoledger.backends import open_ledger
 from convoledger.events.hub import hub_for
 from convoledger.ledger import Ledger
+from convoledger.maintenance.scheduler import MaintenanceScheduler, maintenance_for
 from convoledger.settings import Settings
 
 #: The owner of the app's own ledger view; requests always use ``for_owner(<token's account>)``.
@@ -59,6 +69,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     agent: Agent | None = None,
+    run_maintenance: bool = False,
 ) -> FastAPI:
     """Build the API app.
 
@@ -67,7 +78,10 @@ def create_app(
     ``settings``: defaults to ``Settings()`` (the ``CONVOLEDGER_*`` environment); its lifecycle
     policy applies to ledgers built from a URL. ``agent``: the agent of
     ``POST /api/agent-sessions/conversation`` (default: the one ``settings.agent`` names).
-    Raises ``ValueError`` for an unsupported URL or an unknown agent name (before serving).
+    ``run_maintenance``: start the maintenance scheduler in the lifespan (``serve`` and
+    ``quickstart`` pass ``settings.maintenance``); off by default, so an embedding application
+    never gets sessions timed out or deleted behind its back. The maintenance routes work either
+    way. Raises ``ValueError`` for an unsupported URL or an unknown agent name (before serving).
     """
     settings = settings or Settings()
     chosen_agent = agent if agent is not None else agent_from_settings(settings)
@@ -83,19 +97,36 @@ def create_app(
         )
     )
     metrics = ApiMetrics()
+    database_url = ledger if isinstance(ledger, str) else settings.resolved_database_url()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await the_ledger.open()
         hub = hub_for(the_ledger.store, settings.redis_url)
         await hub.start()
+        upkeep = maintenance_for(
+            the_ledger,
+            settings,
+            database_url,
+            metrics=metrics.maintenance,
+            performance=metrics.performance,
+        )
+        await upkeep.journal.open()
+        scheduler = MaintenanceScheduler(upkeep) if run_maintenance else None
+        if scheduler is not None:
+            await scheduler.start()
         app.state.ledger = the_ledger
         app.state.event_hub = hub
+        app.state.maintenance = upkeep
         try:
             yield
         finally:
+            if scheduler is not None:
+                await scheduler.stop()
+            await upkeep.journal.close()
             app.state.ledger = None
             app.state.event_hub = None
+            app.state.maintenance = None
             await hub.stop()
             aclose = getattr(chosen_agent, "aclose", None)
             if aclose is not None:
@@ -124,5 +155,6 @@ def create_app(
     app.include_router(usage.router)
     app.include_router(streams.router)
     app.include_router(usage_timeline.router)
+    app.include_router(maintenance.router)
     install_ui(app)
     return app

@@ -8,6 +8,10 @@ share counters). Series:
 - ``convoledger_messages_appended_total{route}`` — messages stored by API appends (retries of an
   already stored message id count too: they are acknowledged appends).
 
+- the per-operation series of ``maintenance.monitoring.PerformanceMonitor`` (every request is
+  one operation ``"<METHOD> <route template>"``, except live event streams, which are long by
+  design) and the maintenance series of ``MaintenanceMetrics`` (alerts, passes).
+
 ``route`` is the route *template* (``/api/agent-sessions/{session_id}``), never the concrete
 path, so the label set stays bounded; requests matching no route are labelled ``<unmatched>``.
 """
@@ -19,6 +23,8 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from convoledger.maintenance.monitoring import MaintenanceMetrics, PerformanceMonitor
 
 UNMATCHED = "<unmatched>"
 
@@ -46,6 +52,8 @@ class ApiMetrics:
             ("route",),
             registry=self.registry,
         )
+        self.performance = PerformanceMonitor(self.registry)
+        self.maintenance = MaintenanceMetrics(self.registry)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type (Prometheus text format 0.0.4)."""
@@ -70,12 +78,15 @@ class MetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = {"code": 500}
+        status = {"code": 500, "stream": 0}
         start = time.perf_counter()
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = int(message["status"])
+                for name, value in message.get("headers", ()):
+                    if name == b"content-type" and value.startswith(b"text/event-stream"):
+                        status["stream"] = 1
             await send(message)
 
         try:
@@ -83,5 +94,8 @@ class MetricsMiddleware:
         finally:
             route = route_template(scope)
             method = scope.get("method", "GET")
+            duration = time.perf_counter() - start
             self.metrics.requests.labels(method, route, str(status["code"])).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - start)
+            self.metrics.latency.labels(method, route).observe(duration)
+            if not status["stream"]:
+                self.metrics.performance.track(f"{method} {route}", duration, error=status["code"] >= 500)

@@ -19,9 +19,10 @@ methods have the seed's names and signatures (section in brackets):
 - ``AgentSessionCreate``, ``AgentSessionSchema``, ``SessionMessageSchema`` [3, 4];
   ``AgentSession``, ``SessionMessage``, ``MessageRole``, ``SessionState`` [1, 2, 5].
 
-The maintenance services of sections 6, 9 and 10 (``SessionCleanupService``,
+The maintenance services of sections 6, 9, 10 and 11 (``SessionCleanupService``,
 ``SessionMaintenanceScheduler``, ``SessionMonitoringService``, ``SessionPerformanceTracker``,
-``SessionPerformanceMonitor``, ``AutomatedBackupManager``) are not here (issue 13).
+``SessionPerformanceMonitor``, ``AutomatedBackupManager``) are in
+``convoledger.session_services.maintenance``, over ``convoledger.maintenance`` (issue 13).
 docs/seed-compatibility.md maps every item of the seed.
 """
 

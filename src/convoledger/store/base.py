@@ -425,10 +425,17 @@ class Store(abc.ABC):
         cutoff: datetime,
         limit: int = 1000,
         statuses: Collection[ConversationStatus] = (ConversationStatus.ACTIVE,),
+        *,
+        created_before: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
     ) -> list[ConversationRecord]:
         """Conversations of every owner whose status is in ``statuses`` and whose
-        ``last_activity_at`` is before ``cutoff``, oldest activity first, at most ``limit``
-        (for the lifecycle sweeper, an operator task; not owner-scoped)."""
+        ``last_activity_at`` is before ``cutoff`` (and, when ``created_before`` is given, whose
+        ``created_at`` is before it: the age policy ``max_session_age``), oldest activity first
+        (``(last_activity_at, id)``), only those after the keyset ``after`` (the last item of the
+        previous batch) when given, at most ``limit`` (for the lifecycle sweeper and maintenance
+        passes, operator tasks; not owner-scoped). ``ValueError`` for a non-datetime cutoff or
+        an unknown status."""
 
     # -- events (the outbox, issue 18) ---------------------------------------------------------
     @abc.abstractmethod

@@ -1242,9 +1242,12 @@ class JsonFilesStore(Store):
         cutoff: datetime,
         limit: int = 1000,
         statuses: Collection[ConversationStatus] = (ConversationStatus.ACTIVE,),
+        *,
+        created_before: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
     ) -> list[ConversationRecord]:
         """See ``Store.conversations_idle_since`` (scans every owner; oldest activity first)."""
-        matches = q.idle_filter(cutoff, statuses)
+        matches = q.idle_filter(cutoff, statuses, created_before, after)
         limit = q.checked_limit(limit)
 
         def work() -> list[ConversationRecord]:

@@ -534,9 +534,12 @@ class MemoryStore(Store):
         cutoff: datetime,
         limit: int = 1000,
         statuses: Collection[ConversationStatus] = (ConversationStatus.ACTIVE,),
+        *,
+        created_before: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
     ) -> list[ConversationRecord]:
         """See ``Store.conversations_idle_since`` (oldest activity first)."""
-        matches = q.idle_filter(cutoff, statuses)
+        matches = q.idle_filter(cutoff, statuses, created_before, after)
         limit = q.checked_limit(limit)
         idle = [s.record for convs in self._owners.values() for s in convs.values() if matches(s.record)]
         idle.sort(key=q.idle_order)

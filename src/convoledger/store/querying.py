@@ -313,17 +313,32 @@ def idle_order(conv: ConversationRecord) -> tuple[datetime, str]:
 
 
 def idle_filter(
-    cutoff: datetime, statuses: Iterable[ConversationStatus | str]
+    cutoff: datetime,
+    statuses: Iterable[ConversationStatus | str],
+    created_before: datetime | None = None,
+    after: tuple[datetime, str] | None = None,
 ) -> Callable[[ConversationRecord], bool]:
-    """The predicate of ``conversations_idle_since``: status in ``statuses`` and
-    ``last_activity_at < cutoff`` (naive ``cutoff`` = UTC). ``ValueError`` for an unknown status
-    or a non-datetime cutoff."""
+    """The predicate of ``conversations_idle_since``: status in ``statuses``,
+    ``last_activity_at < cutoff``, and when given ``created_at < created_before`` and
+    ``(last_activity_at, id) > after`` (naive datetimes = UTC). ``ValueError`` for an unknown
+    status, a non-datetime cutoff or a malformed ``after``."""
     if not isinstance(cutoff, datetime):
         raise ValueError(f"cutoff must be a datetime, got {type(cutoff).__name__}")
+    if created_before is not None and not isinstance(created_before, datetime):
+        raise ValueError(f"created_before must be a datetime, got {type(created_before).__name__}")
     cut = ensure_utc(cutoff)
+    born = ensure_utc(created_before) if created_before is not None else None
+    pair = isinstance(after, tuple) and len(after) == 2
+    if after is not None and not (pair and isinstance(after[0], datetime) and isinstance(after[1], str)):
+        raise ValueError(f"after must be a (datetime, conversation id) pair, got {after!r}")
+    key = (ensure_utc(after[0]), after[1]) if after is not None else None
     wanted = {parse_status(s) for s in statuses}
 
     def matches(conv: ConversationRecord) -> bool:
+        if born is not None and conv.created_at >= born:
+            return False
+        if key is not None and (conv.last_activity_at, conv.id) <= key:
+            return False
         return conv.status in wanted and conv.last_activity_at < cut
 
     return matches

@@ -701,9 +701,14 @@ class RedisCachedStore(Store):
         cutoff: datetime,
         limit: int = 1000,
         statuses: Collection[ConversationStatus] = (ConversationStatus.ACTIVE,),
+        *,
+        created_before: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
     ) -> list[ConversationRecord]:
         """See ``Store.conversations_idle_since``."""
-        return await self.inner.conversations_idle_since(cutoff, limit, statuses)
+        return await self.inner.conversations_idle_since(
+            cutoff, limit, statuses, created_before=created_before, after=after
+        )
 
     # -- events (the outbox lives in the inner store; never cached) -------------------------------
     async def append_event(

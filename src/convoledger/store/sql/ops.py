@@ -1009,8 +1009,14 @@ def stats(cx: Cx, owner_id: str) -> OwnerStats:
 
 
 def conversations_idle_since(
-    cx: Cx, cutoff: datetime, limit: int, statuses: Sequence[ConversationStatus]
+    cx: Cx,
+    cutoff: datetime,
+    limit: int,
+    statuses: Sequence[ConversationStatus],
+    created_before: datetime | None = None,
+    after: tuple[datetime, str] | None = None,
 ) -> list[ConversationRecord]:
-    """Conversations of any owner in ``statuses`` idle since before ``cutoff``."""
-    stmt, params = idle_query(cx.st, cx.codec, cutoff, limit, statuses)
+    """Conversations of any owner in ``statuses`` idle since before ``cutoff`` (created before
+    ``created_before`` and after the keyset ``after`` when given)."""
+    stmt, params = idle_query(cx.st, cx.codec, cutoff, limit, statuses, created_before, after)
     return [cx.codec.conversation(r) for r in cx.all(stmt, params)]

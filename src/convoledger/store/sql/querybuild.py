@@ -139,25 +139,46 @@ def conversation_listing(
 
 
 def idle_query(
-    st: Statements, codec: Codec, cutoff: datetime, limit: int, statuses: Sequence[ConversationStatus]
+    st: Statements,
+    codec: Codec,
+    cutoff: datetime,
+    limit: int,
+    statuses: Sequence[ConversationStatus],
+    created_before: datetime | None = None,
+    after: tuple[datetime, str] | None = None,
 ) -> tuple[Q, dict[str, Any]]:
-    """The ``conversations_idle_since`` statement for ``len(statuses)`` statuses (at least one)."""
+    """The ``conversations_idle_since`` statement for ``len(statuses)`` statuses (at least one),
+    with ``created_at < created_before`` and the keyset ``(last_activity_at, id) > after`` when
+    those are given."""
     k = len(statuses)
     params: dict[str, Any] = {f"s{i}": s.value for i, s in enumerate(statuses)}
     params.update(cutoff=_ts(codec, cutoff), limit=limit)
+    by_age = created_before is not None
+    if created_before is not None:
+        params["created_before"] = _ts(codec, created_before)
+    keyset = after is not None
+    if after is not None:
+        params.update(after_at=_ts(codec, after[0]), after_id=after[1])
 
     def build() -> sa.Select[Any]:
+        conds = [
+            C.c.status.in_([bp(f"s{i}") for i in range(k)]),
+            C.c.last_activity_at < bp("cutoff", type_=C.c.last_activity_at.type),
+        ]
+        if by_age:
+            conds.append(C.c.created_at < bp("created_before", type_=C.c.created_at.type))
+        if keyset:
+            at = bp("after_at", type_=C.c.last_activity_at.type)
+            same_time_later_id = sa.and_(C.c.last_activity_at == at, C.c.id > bp("after_id"))
+            conds.append(sa.or_(C.c.last_activity_at > at, same_time_later_id))
         return (
             sa.select(*CONV_COLS)
-            .where(
-                C.c.status.in_([bp(f"s{i}") for i in range(k)]),
-                C.c.last_activity_at < bp("cutoff", type_=C.c.last_activity_at.type),
-            )
+            .where(*conds)
             .order_by(C.c.last_activity_at, C.c.id)
             .limit(bp("limit", type_=sa.BigInteger()))
         )
 
-    return st.cached(("idle", k), build), params
+    return st.cached(("idle", k, by_age, keyset), build), params
 
 
 # -- messages ---------------------------------------------------------------------------------

@@ -330,6 +330,65 @@ ledger_event_counters = sa.Table(
     sa.Column("last_id", sa.BigInteger(), nullable=False),
 )
 
+maintenance_passes = sa.Table(
+    # The pass log of the maintenance scheduler (issue 13, ``maintenance/journal.py``, migration
+    # 0006): one row per pass (who ran it, when, how it ended, its counts as JSON text).
+    "maintenance_passes",
+    metadata,
+    sa.Column("id", big_id(), primary_key=True, autoincrement=True),
+    sa.Column("holder", sa.Text(), nullable=False),
+    sa.Column("started_at", timestamp(), nullable=False),
+    sa.Column("finished_at", timestamp(), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False),
+    sa.Column("counts", sa.Text(), nullable=False),
+    sa.Column("error", sa.Text(), nullable=True),
+)
+
+maintenance_deletions = sa.Table(
+    # Sessions removed (or archived) by a cleanup policy, with the backup written just before;
+    # listed per account, newest first (``ix_maintenance_deletions_owner_id``).
+    "maintenance_deletions",
+    metadata,
+    sa.Column("id", big_id(), primary_key=True, autoincrement=True),
+    sa.Column("owner_id", sa.Text(), nullable=False),
+    sa.Column("conversation_id", sa.Text(), nullable=False),
+    sa.Column("session_id", sa.Text(), nullable=True),
+    sa.Column("policy", sa.Text(), nullable=False),
+    sa.Column("action", sa.Text(), nullable=False),
+    sa.Column("actor", sa.Text(), nullable=False),
+    sa.Column("backup_id", sa.Text(), nullable=True),
+    sa.Column("at", timestamp(), nullable=False),
+    sa.Index("ix_maintenance_deletions_owner_id", "owner_id", "id"),
+)
+
+maintenance_alerts = sa.Table(
+    # Alerts raised by maintenance passes (seed 002 §9), listed per account newest first; each is
+    # also an ``alert.raised`` event of the outbox (so it streams).
+    "maintenance_alerts",
+    metadata,
+    sa.Column("id", big_id(), primary_key=True, autoincrement=True),
+    sa.Column("owner_id", sa.Text(), nullable=False),
+    sa.Column("conversation_id", sa.Text(), nullable=False),
+    sa.Column("kind", sa.Text(), nullable=False),
+    sa.Column("message", sa.Text(), nullable=False),
+    sa.Column("value", sa.Float(), nullable=False),
+    sa.Column("threshold", sa.Float(), nullable=False),
+    sa.Column("at", timestamp(), nullable=False),
+    sa.Index("ix_maintenance_alerts_owner_id", "owner_id", "id"),
+    # "already alerted for this session since its last activity?" (one probe per candidate)
+    sa.Index("ix_maintenance_alerts_owner_id_conversation_id", "owner_id", "conversation_id", "kind", "at"),
+)
+
+maintenance_leases = sa.Table(
+    # The SQLite lease that lets one process at a time run a maintenance pass (PostgreSQL uses
+    # ``pg_try_advisory_lock`` instead): a row per lease name, its holder and expiry.
+    "maintenance_leases",
+    metadata,
+    sa.Column("name", sa.Text(), primary_key=True),
+    sa.Column("holder", sa.Text(), nullable=False),
+    sa.Column("expires_at", timestamp(), nullable=False),
+)
+
 #: PostgreSQL objects of revision 0003 not described by ``metadata``: the statement trigger on
 #: ``ledger_events`` that sends ``NOTIFY convoledger_events`` (payload: hex SHA-256 of the
 #: owner id) at commit, and its function.
@@ -366,4 +425,8 @@ TABLES = (
     provider_calls,
     ledger_events,
     ledger_event_counters,
+    maintenance_passes,
+    maintenance_deletions,
+    maintenance_alerts,
+    maintenance_leases,
 )

@@ -473,14 +473,17 @@ class SqlStore(Store):
         cutoff: Any,
         limit: int = 1000,
         statuses: Collection[ConversationStatus] = (ConversationStatus.ACTIVE,),
+        *,
+        created_before: Any = None,
+        after: Any = None,
     ) -> list[ConversationRecord]:
         """See ``Store.conversations_idle_since`` (oldest activity first)."""
-        q.idle_filter(cutoff, statuses)  # validates cutoff and statuses (ValueError)
+        q.idle_filter(cutoff, statuses, created_before, after)  # validates the arguments (ValueError)
         limit = q.checked_limit(limit)
         wanted = sorted({parse_status(s) for s in statuses}, key=lambda s: s.value)
         if not wanted:
             return []
-        return await self._run(ops.conversations_idle_since, cutoff, limit, wanted)
+        return await self._run(ops.conversations_idle_since, cutoff, limit, wanted, created_before, after)
 
     # -- events -------------------------------------------------------------------------------
     async def append_event(
