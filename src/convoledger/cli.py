@@ -714,15 +714,50 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     database_url: DatabaseUrl = None,
+    max_body_bytes: Annotated[
+        int | None,
+        typer.Option(min=1, help="Largest request body in bytes (413 beyond). [default: 16 MiB]"),
+    ] = None,
+    body_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001, help="Seconds to wait for the next part of a request body (408). [default: 30]"
+        ),
+    ] = None,
+    header_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001, help="Seconds a connection may take to send a request's headers. [default: 10]"
+        ),
+    ] = None,
+    keep_alive_timeout: Annotated[
+        float | None,
+        typer.Option(min=0.001, help="Seconds an idle keep-alive connection stays open. [default: 5]"),
+    ] = None,
+    max_concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Most connections/requests at once (503 beyond). [default: 1000]"),
+    ] = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
-    import uvicorn
+    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs).
 
+    Limits not given as options come from the CONVOLEDGER_* settings (docs/configuration.md);
+    put a reverse proxy in front for TLS and slow-client protection (docs/deployment.md)."""
     from convoledger.api.app import create_app
+    from convoledger.api.server import run
+    from convoledger.settings import Settings
 
+    given = {
+        "max_body_bytes": max_body_bytes,
+        "body_timeout": body_timeout,
+        "header_timeout": header_timeout,
+        "keep_alive_timeout": keep_alive_timeout,
+        "max_concurrency": max_concurrency,
+    }
+    settings = Settings(**{k: v for k, v in given.items() if v is not None})
     console = _stdout()
     console.print(f"convoledger serving {_url(database_url)} at http://{host}:{port} (docs: /docs)")
-    uvicorn.run(create_app(_url(database_url)), host=host, port=port, log_level="info")
+    run(create_app(_url(database_url), settings), host=host, port=port, settings=settings)
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -637,7 +637,9 @@ class ForkIn(_Request):
     (default: its last seq), and optionally the branch's external ``session_id`` and ``name``
     (default: the parent's name)."""
 
-    at_seq: int | None = Field(default=None, ge=1, description="fork point: a seq of the parent, 1..last_seq")
+    at_seq: int | None = Field(
+        default=None, ge=1, le=2**63 - 1, description="fork point: a seq of the parent, 1..last_seq"
+    )
     session_id: str | None = _ident()
     name: str | None = _text200()
 
