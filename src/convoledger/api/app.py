@@ -27,8 +27,9 @@ from fastapi_offline import FastAPIOffline
 import convoledger
 from convoledger.agent import Agent, agent_from_settings
 from convoledger.api.errors import install_error_handlers
-from convoledger.api.guards import BodyTimeoutMiddleware, NulGuardMiddleware
+from convoledger.api.guards import BodyGuardMiddleware, NulGuardMiddleware
 from convoledger.api.metrics import ApiMetrics, MetricsMiddleware
+from convoledger.api.openapi import install_problem_openapi
 from convoledger.api.routes import (
     agent_sessions,
     forks,
@@ -114,14 +115,15 @@ def create_app(
         version=convoledger.__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.agent = chosen_agent
     app.state.metrics = metrics
     app.state.ledger = None
     install_error_handlers(app)
-    app.add_middleware(BodyTimeoutMiddleware, timeout=settings.body_timeout)
+    app.add_middleware(
+        BodyGuardMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout
+    )
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(system.router)
@@ -134,4 +136,5 @@ def create_app(
     app.include_router(streams.router)
     app.include_router(usage_timeline.router)
     install_ui(app)
+    install_problem_openapi(app)
     return app

@@ -16,8 +16,8 @@ Mapping (one HTTP status per error class, see ``convoledger.errors``):
 - ``UnstorableText`` (a NUL character in any text, ``models.storable``) → 422
   (``nul-character``) naming the field;
 - a body that is not UTF-8 (or otherwise cannot be read as JSON) → 422 (``invalid-body``);
-- a body larger than ``max_body_bytes`` → 413 (``content-too-large``, FastAPI's body limit); a
-  body that stalls longer than ``body_timeout`` → 408 (``request-timeout``, ``api.guards``);
+- a body larger than ``max_body_bytes`` → 413 (``content-too-large``); a body that stalls
+  longer than ``body_timeout`` → 408 (``request-timeout``; both ``api.guards``);
 - unknown route / method → 404 / 405, problem-shaped too;
 - any other exception → 500 (``internal-error``), logged with its traceback; the body says
   nothing about the internals.
@@ -210,9 +210,6 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
         413: "content-too-large",
     }.get(exc.status_code, "http-error")
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    if exc.status_code == 413:
-        limit = request.scope.get("starlette.max_body_size")
-        detail = f"the request body is larger than {limit} bytes" if limit else detail
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no route matches {request.method} {request.url.path}"
     return problem(request, exc.status_code, slug, detail, headers=getattr(exc, "headers", None))

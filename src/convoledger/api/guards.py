@@ -3,10 +3,12 @@
 - ``NulGuardMiddleware``: a NUL character (``%00``) in the path or in a query parameter (name or
   value) is answered 422 problem+json naming where it is, before any route runs: no backend
   stores or looks up such text (``models.storable``, issue 16 item 1).
-- ``BodyTimeoutMiddleware``: each chunk of a request body must arrive within ``timeout``
-  seconds, else the request is answered 408 problem+json and the server closes the
-  connection (uvicorn has keep-alive and header-size limits but no body read timeout). The
-  request body *size* limit is FastAPI's own ``max_body_size`` (413; see ``api.app``).
+- ``BodyGuardMiddleware``: a request body larger than ``max_bytes`` is answered 413
+  problem+json — from its ``Content-Length`` before anything is read, else as soon as the
+  bytes received so far exceed it — and each chunk of a body must arrive within ``timeout``
+  seconds, else 408 problem+json and the server closes the connection (uvicorn has keep-alive
+  and header-size limits but no body limits). Why not FastAPI's ``max_body_size``: its
+  Content-Length check replaces the app's response with a plain-text 413, not a problem.
 
 Both are pure ASGI (no buffering of the body), cheap enough for every request.
 """
@@ -77,29 +79,67 @@ class BodyTimeout(HTTPException):
         )
 
 
-class BodyTimeoutMiddleware:
-    """Bound the wait for each ``http.request`` message (a chunk of the body) to ``timeout``
-    seconds; on expiry ``BodyTimeout`` is raised inside the route's body read, which the API
-    answers 408 problem+json (``request-timeout``) with ``Connection: close``.
+class BodyTooLarge(HTTPException):
+    """The request body is larger than the server accepts (→ 413, RFC 9110 §15.5.14)."""
 
-    Only reads of the body are timed: a ``receive()`` made once the body is complete (waiting
-    for a disconnect, as streaming responses do) is passed through untouched."""
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(
+            status_code=413,
+            detail=f"the request body is larger than {max_bytes} bytes (the server's max_body_bytes)",
+            headers={"Connection": "close"},
+        )
 
-    def __init__(self, app: ASGIApp, timeout: float) -> None:
-        if timeout <= 0:
-            raise ValueError(f"body timeout must be > 0 seconds, got {timeout}")
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class BodyGuardMiddleware:
+    """Limit each request body to ``max_bytes`` (413) and each wait for a chunk of it to
+    ``timeout`` seconds (408).
+
+    A ``Content-Length`` above the limit is answered at once, before the app runs. Otherwise
+    the limits are enforced inside the route's body read: ``BodyTooLarge`` / ``BodyTimeout``
+    (``HTTPException`` subclasses, which FastAPI lets through its body parsing) become
+    problem+json responses with ``Connection: close``. Only reads of the body are timed: a
+    ``receive()`` made once the body is complete (waiting for a disconnect, as streaming
+    responses do) is passed through untouched. ``ValueError`` for a limit ≤ 0."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout: float) -> None:
+        if max_bytes <= 0 or timeout <= 0:
+            raise ValueError(f"body limits must be > 0, got max_bytes={max_bytes}, timeout={timeout}")
         self.app = app
+        self.max_bytes = max_bytes
         self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes, timeout = self.max_bytes, self.timeout
+        length = _content_length(scope)
+        if length is not None and length > max_bytes:
+            too_large = BodyTooLarge(max_bytes)
+            response = problem(
+                Request(scope),
+                413,
+                "content-too-large",
+                f"{too_large.detail}: Content-Length is {length}",
+                headers=too_large.headers,
+            )
+            await response(scope, receive, send)
+            return
         body_done = False
-        timeout = self.timeout
+        received = 0
 
-        async def timed_receive() -> Message:
-            nonlocal body_done
+        async def guarded_receive() -> Message:
+            nonlocal body_done, received
             if body_done:
                 return await receive()
             try:
@@ -108,6 +148,10 @@ class BodyTimeoutMiddleware:
                 raise BodyTimeout(timeout) from None
             if message["type"] != "http.request" or not message.get("more_body", False):
                 body_done = True
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > max_bytes:
+                    raise BodyTooLarge(max_bytes)
             return message
 
-        await self.app(scope, timed_receive, send)
+        await self.app(scope, guarded_receive, send)

@@ -7,7 +7,7 @@ it never times out a connection that has sent nothing, or only part of its reque
 connection starts its next request, the whole request head must arrive within
 ``header_timeout`` seconds (a fixed deadline, not reset by each byte, so a slowloris client
 trickling one header line at a time is closed too). Body stalls are the app's
-``BodyTimeoutMiddleware`` (408). What remains (TLS, per-client rate limits, slow readers of
+``BodyGuardMiddleware`` (408). What remains (TLS, per-client rate limits, slow readers of
 responses) is the reverse proxy's job: ``docs/deployment.md``.
 """
 
