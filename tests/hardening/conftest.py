@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from serve_process import ServeProcess, running_serve
 
 #: The ``serve`` options every hardening server runs with.

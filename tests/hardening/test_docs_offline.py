@@ -7,6 +7,7 @@ import re
 
 import httpx
 import pytest
+
 from serve_process import ServeProcess
 
 _ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']|url:\s*["']([^"']+)["']""")

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from hardening_helpers import assert_problem, new_session
+
 from serve_process import ServeProcess
 
 #: Seconds a stalled connection may stay open: the 1 s timeout plus scheduling slack.

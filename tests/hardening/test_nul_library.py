@@ -20,7 +20,9 @@ from convoledger.store.base import MessageQuery
 NUL = "\x00"
 
 
-@pytest.fixture(params=["memory", "jsonfiles", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=["memory", "jsonfiles", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 async def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Ledger]:
     """A ledger on each backend, for a fresh owner."""
     url = {

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from hardening_helpers import assert_problem, new_session
-from serve_process import ServeProcess
 
 from convoledger.api.app import create_app
 from convoledger.ledger import Ledger
 from convoledger.settings import Settings
+from serve_process import ServeProcess
 
 
 def test_a_body_that_is_not_utf8_is_422_problem(client: httpx.Client) -> None:

@@ -121,9 +121,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.ledger = None
     install_error_handlers(app)
-    app.add_middleware(
-        BodyGuardMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout
-    )
+    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(system.router)

@@ -131,7 +131,7 @@ class BodyGuardMiddleware:
                 413,
                 "content-too-large",
                 f"{too_large.detail}: Content-Length is {length}",
-                headers=too_large.headers,
+                headers={"Connection": "close"},
             )
             await response(scope, receive, send)
             return

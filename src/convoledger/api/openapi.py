@@ -102,4 +102,3 @@ def install_problem_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     setattr(app, "openapi", build)  # noqa: B010 - FastAPI's documented way to customise the schema
-
