@@ -35,6 +35,10 @@ MAX_INT64 = 2**63 - 1
 #: a validation error, issue 16 item 2).
 Count = Annotated[int, Field(ge=0, le=MAX_INT64)]
 
+#: A stored integer that is not a count the store maintains (token figures as recorded):
+#: any signed 64-bit value.
+Int64 = Annotated[int, Field(ge=-MAX_INT64 - 1, le=MAX_INT64)]
+
 
 def new_id() -> str:
     """A new random identifier (UUID4 text, RFC 9562 §5.4): conversations and the seed faces
@@ -185,7 +189,7 @@ class MessageRecord(BaseModel):
     tool_calls: list[dict[str, Any]] | None = None
     extra_data: Any = None
     metadata: dict[str, Any] = Field(default_factory=dict)
-    token_count: Count | None = None
+    token_count: Int64 | None = None
     pinned: bool = False
     redacted: bool = False
     created_at: UtcDatetime = Field(default_factory=utcnow)
@@ -225,12 +229,12 @@ class ProviderCallRecord(BaseModel):
     api: str | None = None
     model: str | None = None
     identifiers: dict[str, Any] = Field(default_factory=dict)
-    input_tokens: Count = 0
-    output_tokens: Count = 0
-    cache_read_tokens: Count = 0
-    cache_write_tokens: Count = 0
-    reasoning_tokens: Count = 0
-    total_tokens: Count = 0
+    input_tokens: Int64 = 0
+    output_tokens: Int64 = 0
+    cache_read_tokens: Int64 = 0
+    cache_write_tokens: Int64 = 0
+    reasoning_tokens: Int64 = 0
+    total_tokens: Int64 = 0
     usage_estimated: bool = False
     cost: float | None = None
     provider_cost: float | None = None
