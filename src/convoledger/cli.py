@@ -716,27 +716,43 @@ def serve(
     database_url: DatabaseUrl = None,
     max_body_bytes: Annotated[
         int | None,
-        typer.Option(min=1, help="Largest request body in bytes (413 beyond). [default: 16 MiB]"),
+        typer.Option(
+            min=1,
+            help="Largest request body in bytes (413 beyond). "
+            "[default: $CONVOLEDGER_MAX_BODY_BYTES, else 16 MiB]",
+        ),
     ] = None,
     body_timeout: Annotated[
         float | None,
         typer.Option(
-            min=0.001, help="Seconds to wait for the next part of a request body (408). [default: 30]"
+            min=0.001,
+            help="Seconds to wait for the next part of a request body (408). "
+            "[default: $CONVOLEDGER_BODY_TIMEOUT, else 30]",
         ),
     ] = None,
     header_timeout: Annotated[
         float | None,
         typer.Option(
-            min=0.001, help="Seconds a connection may take to send a request's headers. [default: 10]"
+            min=0.001,
+            help="Seconds a connection may take to send a request's headers. "
+            "[default: $CONVOLEDGER_HEADER_TIMEOUT, else 10]",
         ),
     ] = None,
     keep_alive_timeout: Annotated[
         float | None,
-        typer.Option(min=0.001, help="Seconds an idle keep-alive connection stays open. [default: 5]"),
+        typer.Option(
+            min=0.001,
+            help="Seconds (whole) an idle keep-alive connection stays open. "
+            "[default: $CONVOLEDGER_KEEP_ALIVE_TIMEOUT, else 5]",
+        ),
     ] = None,
     max_concurrency: Annotated[
         int | None,
-        typer.Option(min=1, help="Most connections/requests at once (503 beyond). [default: 1000]"),
+        typer.Option(
+            min=1,
+            help="Most connections/requests at once (503 beyond). "
+            "[default: $CONVOLEDGER_MAX_CONCURRENCY, else 1000]",
+        ),
     ] = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs).
