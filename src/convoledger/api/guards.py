@@ -16,7 +16,7 @@ Both are pure ASGI (no buffering of the body), cheap enough for every request.
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -38,10 +38,10 @@ def nul_location(scope: Scope) -> str | None:
         text = raw.decode("latin-1")
         for name, value in parse_qsl(text, keep_blank_values=True):
             if NUL in name:
-                return f"query.{unquote(name).replace(NUL, '')} (name)"
+                shown = name.replace(NUL, r"\u0000")
+                return f"query.{shown} (name)"
             if NUL in value:
                 return f"query.{name}"
-        return "query"
     return None
 
 
