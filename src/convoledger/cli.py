@@ -782,12 +782,54 @@ def serve(
     max_session_age: MaxSessionAge = None,
     cleanup_action: CleanupActionOpt = None,
     backup_dir: BackupDir = None,
+    max_body_bytes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Largest request body in bytes (413 beyond). "
+            "[default: $CONVOLEDGER_MAX_BODY_BYTES, else 16 MiB]",
+        ),
+    ] = None,
+    body_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Seconds to wait for the next part of a request body (408). "
+            "[default: $CONVOLEDGER_BODY_TIMEOUT, else 30]",
+        ),
+    ] = None,
+    header_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Seconds a connection may take to send a request's headers. "
+            "[default: $CONVOLEDGER_HEADER_TIMEOUT, else 10]",
+        ),
+    ] = None,
+    keep_alive_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Seconds (whole) an idle keep-alive connection stays open. "
+            "[default: $CONVOLEDGER_KEEP_ALIVE_TIMEOUT, else 5]",
+        ),
+    ] = None,
+    max_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Most connections/requests at once (503 beyond). "
+            "[default: $CONVOLEDGER_MAX_CONCURRENCY, else 1000]",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs), with the maintenance
-    scheduler (timeouts, cleanup, backups, alerts every --cleanup-interval seconds)."""
-    import uvicorn
+    scheduler (timeouts, cleanup, backups, alerts every --cleanup-interval seconds).
 
+    Limits not given as options come from the CONVOLEDGER_* settings (docs/configuration.md);
+    put a reverse proxy in front for TLS and slow-client protection (docs/deployment.md)."""
     from convoledger.api.app import create_app
+    from convoledger.api.server import run
 
     settings = _settings_with(
         cleanup_interval=cleanup_interval,
@@ -796,6 +838,11 @@ def serve(
         max_session_age=max_session_age,
         cleanup_action=cleanup_action,
         backup_dir=backup_dir,
+        max_body_bytes=max_body_bytes,
+        body_timeout=body_timeout,
+        header_timeout=header_timeout,
+        keep_alive_timeout=keep_alive_timeout,
+        max_concurrency=max_concurrency,
     )
     run_maintenance = settings.maintenance and not no_maintenance
     console = _stdout()
@@ -808,7 +855,7 @@ def serve(
         )
     _log_to_stderr()
     app_ = create_app(_url(database_url), settings, run_maintenance=run_maintenance)
-    uvicorn.run(app_, host=host, port=port, log_level="info")
+    run(app_, host=host, port=port, settings=settings)
 
 
 def _log_to_stderr() -> None:

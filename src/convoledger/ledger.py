@@ -49,6 +49,7 @@ from convoledger.models.status import (
     make_transition,
     parse_status,
 )
+from convoledger.models.storable import check_all_storable, check_storable
 from convoledger.models.timeutil import utcnow
 from convoledger.store.base import ConversationPage, ConversationQuery, MessageQuery, OwnerStats, Store
 
@@ -231,6 +232,7 @@ class Ledger:
         ``archived``), before anything is written.
         """
         record = self._conversation_record(conversation)
+        check_storable(record, "")
         if record.status is ConversationStatus.ACTIVE:
             return await self.store.create_conversation(self.owner, record)
         at = utcnow()
@@ -309,6 +311,7 @@ class Ledger:
             return await self.store.get_conversation(self.owner, ref.id)
         if not isinstance(ref, str) or not ref:
             raise ValueError(f"a conversation reference must be a record or a non-empty string, got {ref!r}")
+        check_storable(ref, "session")
         try:
             return await self.store.get_conversation(self.owner, ref)
         except NotFound:
@@ -335,7 +338,9 @@ class Ledger:
         return record if as_ is None else as_.from_record(record)  # type: ignore[attr-defined]
 
     async def list_conversations(self, query: ConversationQuery | None = None) -> ConversationPage:
-        """The owner's conversations (see ``ConversationQuery``)."""
+        """The owner's conversations (see ``ConversationQuery``); ``UnstorableText`` for a
+        filter holding a NUL character."""
+        check_storable(query, "")
         return await self.store.list_conversations(self.owner, query or ConversationQuery())
 
     async def update_conversation(
@@ -357,6 +362,7 @@ class Ledger:
         fail after all (another writer took the session_id in between), the move is undone
         with a second recorded event and the error is raised.
         """
+        check_all_storable([("reason", reason), *changes.items()])
         record = await self.resolve(ref)
         target: ConversationStatus | None = None
         if is_active is not None and is_active != record.is_active:
@@ -401,6 +407,8 @@ class Ledger:
     ) -> tuple[ConversationRecord, LifecycleEvent]:
         """Move the conversation to ``status`` (``InvalidTransition`` when illegal) and record
         the ``LifecycleEvent``; ``actor`` defaults to the owner."""
+        check_storable(reason, "reason")
+        check_storable(actor, "actor")
         record = await self.resolve(ref)
         return await self.store.transition(
             self.owner, record.id, parse_status(status), reason=reason, actor=actor or self.owner
@@ -454,8 +462,11 @@ class Ledger:
             return []
         if ref is None:
             ref = self._ref_from_face(messages[0])
+        records = [_message_record(m) for m in messages]
+        for index, message in enumerate(records):
+            check_storable(message, f"messages[{index}]" if len(records) > 1 else "")
         record = await self.resolve(ref)
-        prepared = [self._with_token_count(_message_record(m)) for m in messages]
+        prepared = [self._with_token_count(m) for m in records]
         return await self.store.append_messages(self.owner, record.id, prepared)
 
     @staticmethod
@@ -482,6 +493,7 @@ class Ledger:
     ) -> list[Any]:
         """Messages matching ``query`` (default: the whole history), oldest first; as face
         ``as_`` when given."""
+        check_storable(query, "")
         record = await self.resolve(ref)
         found = await self._history(record, query or MessageQuery())
         return found if as_ is None else [self._as_face(as_, m, record) for m in found]
@@ -498,6 +510,7 @@ class Ledger:
 
     async def count(self, ref: ConversationRef, query: MessageQuery | None = None) -> int:
         """How many messages match ``query``'s filters (a branch: shared history included)."""
+        check_storable(query, "")
         record = await self.resolve(ref)
         if record.parent_id is None:
             return await self.store.count_messages(self.owner, record.id, query or MessageQuery())
@@ -510,12 +523,14 @@ class Ledger:
 
     async def get_message(self, ref: ConversationRef, message_id: str) -> MessageRecord:
         """One message by id (a branch: its own or a shared one); ``NotFound``."""
+        check_storable(message_id, "message_id")
         return await self._find_message(await self.resolve(ref), message_id)
 
     async def edit_message(self, ref: ConversationRef, message_id: str, **changes: Any) -> MessageRecord:
         """Edit content / extra_data / metadata / pinned (token_count is recomputed). A message
         a branch shares with its parent is edited where it is stored, so every conversation
         that shares it shows the edit (``store/lineage.py``)."""
+        check_all_storable([("message_id", message_id), *changes.items()])
         record = await self.resolve(ref)
         if record.parent_id is not None:
             record = await self.resolve((await self._find_message(record, message_id)).conversation_id)
@@ -533,6 +548,7 @@ class Ledger:
     ) -> MessageRecord:
         """Replace the message's content with ``marker``, keeping its envelope. A message a
         branch shares is redacted where it is stored: no copy of the content remains anywhere."""
+        check_all_storable([("message_id", message_id), ("marker", marker)])
         record = await self.resolve(ref)
         if record.parent_id is not None:
             record = await self.resolve((await self._find_message(record, message_id)).conversation_id)
@@ -541,6 +557,7 @@ class Ledger:
     async def delete_message(self, ref: ConversationRef, message_id: str) -> None:
         """Delete one message (its seq is not reused). ``Conflict`` for a message that a branch
         shares: from a branch, one of its parent's; in a parent, one a branch was forked with."""
+        check_storable(message_id, "message_id")
         record = await self.resolve(ref)
         if record.parent_id is not None:
             found = await self._find_message(record, message_id)
@@ -586,12 +603,15 @@ class Ledger:
         return await self.store.get_memory(self.owner, record.id)
 
     async def set_memory(self, ref: ConversationRef, key: str, value: Any) -> MemoryEntry:
-        """Create or replace memory entry ``key``."""
+        """Create or replace memory entry ``key``; ``UnstorableText`` when the key or the value
+        holds a NUL character."""
+        check_all_storable([("key", key), ("value", value)])
         record = await self.resolve(ref)
         return await self.store.set_memory(self.owner, record.id, key, value)
 
     async def delete_memory(self, ref: ConversationRef, key: str) -> None:
         """Delete memory entry ``key``; ``NotFound`` when absent."""
+        check_storable(key, "key")
         record = await self.resolve(ref)
         await self.store.delete_memory(self.owner, record.id, key)
 
@@ -648,6 +668,7 @@ class Ledger:
         """
         if not isinstance(document, dict):
             raise ValueError(f"an export must be a JSON object, got {type(document).__name__}")
+        check_storable(document, "")
         if EXPORT_BUNDLE_KEY in document:
             return await self.restore_bundle(document[EXPORT_BUNDLE_KEY])
         if "format" in document:
@@ -672,6 +693,7 @@ class Ledger:
         Rules and deliberate differences: ``models.seed_backup``. ``ValueError`` for a malformed
         backup (nothing written).
         """
+        check_storable(backup, "")
         session = backup.get("session") if isinstance(backup, dict) else None
         conversation_id = await self._restore_id(session.get("id") if isinstance(session, dict) else None)
         restore = parse_seed_backup(
@@ -710,6 +732,7 @@ class Ledger:
         when it is missing, ``ValueError`` when that history differs."""
         if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
             raise ValueError(f"not a convoledger bundle: expected format {BUNDLE_FORMAT!r}")
+        check_storable(bundle, "")
         if bundle.get("bundle_version") != BUNDLE_VERSION:
             raise ValueError(
                 f"unsupported bundle_version {bundle.get('bundle_version')!r}; "
@@ -746,7 +769,11 @@ class Ledger:
         """Store an imported conversation with its messages in one transaction, idempotently:
         when a conversation with the same id or session_id exists, nothing is written and
         ``created`` is False. Messages get ``seq`` 1..n in the given order and token counts
-        (a branch's own messages: ``forked_at_seq + 1`` on; its parent must be stored first)."""
+        (a branch's own messages: ``forked_at_seq + 1`` on; its parent must be stored first).
+        ``UnstorableText`` when any text holds a NUL character (nothing written)."""
+        check_storable(conversation, "conversation")
+        for index, message in enumerate(messages):
+            check_storable(message, f"messages[{index}]")
         existing = await self._existing(conversation)
         if existing is None:
             try:
@@ -817,6 +844,7 @@ class Ledger:
         if isinstance(call, ProviderMetadata):
             call = call.to_record()
         call = call.model_copy(update={"conversation_id": record.id})
+        check_all_storable([("provider_call", call), ("server_state", server_state)])
         return await self.store.record_provider_call(self.owner, record.id, call, server_state)
 
     async def record_provider_call(

@@ -188,6 +188,38 @@ class Settings(BaseSettings):
         "a lost notification.",
     )
 
+    max_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        gt=0,
+        description="`serve`, bytes: the largest request body accepted (default 16 MiB); a larger "
+        "one is answered 413 problem+json, from its `Content-Length` before reading or while it "
+        "streams in. Raise it for imports of very long sessions.",
+    )
+    body_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="`serve`, seconds: how long the server waits for the next part of a request "
+        "body; a client that stalls longer is answered 408 problem+json and disconnected.",
+    )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="`serve`, seconds: a connection must send a request's complete headers within "
+        "this long after it opens (or after its previous response); otherwise it is closed.",
+    )
+    keep_alive_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="`serve`, seconds: an idle keep-alive connection is closed after this long "
+        "without a new request (uvicorn `timeout_keep_alive`).",
+    )
+    max_concurrency: int = Field(
+        default=1000,
+        gt=0,
+        description="`serve`: the most connections and requests in progress at once; beyond it new "
+        "requests are answered 503 (uvicorn `limit_concurrency`).",
+    )
+
     def resolved_database_url(self) -> str:
         """``database_url`` if set, else ``default_database_url()``."""
         return self.database_url or default_database_url()

@@ -1,7 +1,9 @@
 """The FastAPI application factory: ``create_app(ledger_or_url, settings, agent=None,
 run_maintenance=False)``.
 
-OpenAPI at ``/openapi.json``, interactive docs at ``/docs``. Routes:
+OpenAPI at ``/openapi.json``, interactive docs at ``/docs`` and ``/redoc`` (assets served by the
+app, no CDN). Request bodies are limited to ``settings.max_body_bytes`` (413) and
+``settings.body_timeout`` per chunk (408); a NUL in the URL is a 422 (``api.guards``). Routes:
 
 - ``GET /healthz``, ``GET /metrics`` — no auth;
 - ``GET /`` — the web UI (static pages; it signs in with an API token), ``/ui/…`` its assets;
@@ -28,11 +30,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 import convoledger
 from convoledger.agent import Agent, agent_from_settings
 from convoledger.api.errors import install_error_handlers
+from convoledger.api.guards import BodyGuardMiddleware, NulGuardMiddleware
 from convoledger.api.metrics import ApiMetrics, MetricsMiddleware
+from convoledger.api.openapi import install_problem_openapi
 from convoledger.api.routes import (
     agent_sessions,
     forks,
@@ -134,7 +139,9 @@ def create_app(
             if owns_ledger:
                 await the_ledger.close()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc load their scripts and styles from the app itself
+    # (/static-offline-docs, shipped by fastapi-offline), never from a CDN (issue 16 item 5).
+    app = FastAPIOffline(
         title="convoledger",
         version=convoledger.__version__,
         description=DESCRIPTION,
@@ -145,6 +152,8 @@ def create_app(
     app.state.metrics = metrics
     app.state.ledger = None
     install_error_handlers(app)
+    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(system.router)
     app.include_router(agent_sessions.router)
@@ -157,4 +166,5 @@ def create_app(
     app.include_router(usage_timeline.router)
     app.include_router(maintenance.router)
     install_ui(app)
+    install_problem_openapi(app)
     return app

@@ -18,7 +18,7 @@ from convoledger.api.metrics import ApiMetrics
 from convoledger.api.schemas import ANY_ROLES, MAX_PAGE_SIZE
 from convoledger.ledger import Ledger
 from convoledger.models.agent_messages import MessageType
-from convoledger.models.timeutil import ensure_utc
+from convoledger.models.timeutil import UtcDatetime, ensure_utc
 from convoledger.settings import Settings
 from convoledger.store.base import MessageQuery
 
@@ -111,7 +111,11 @@ def session_paging(
     return Paging(page, size)
 
 
-_DATETIME = TypeAdapter(datetime)
+#: The largest ``seq`` (and other integer query value) the stores hold: a signed 64-bit integer
+#: (SQLite INTEGER, PostgreSQL BIGINT), 2^63 - 1.
+MAX_SEQ = 2**63 - 1
+
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(UtcDatetime)
 
 #: How a ``created_at`` / ``updated_at`` range is written (the seed says "datetime range").
 RANGE_HELP = (
@@ -125,7 +129,7 @@ def _range_bound(name: str, text: str) -> datetime | None:
     if not text:
         return None
     try:
-        return ensure_utc(_DATETIME.validate_python(text))
+        return _DATETIME.validate_python(text)
     except ValueError:
         raise ValueError(f"{name}: {text!r} is not an ISO 8601 datetime ({RANGE_HELP})") from None
 
@@ -206,13 +210,15 @@ def message_filters(
     recipient: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     message_type: Annotated[MessageType | None, Query()] = None,
     created_from: Annotated[
-        datetime | None, Query(description="created_at ≥ this (ISO 8601; naive = UTC)")
+        UtcDatetime | None, Query(description="created_at ≥ this (ISO 8601; naive = UTC)")
     ] = None,
     created_to: Annotated[
-        datetime | None, Query(description="created_at ≤ this (ISO 8601; naive = UTC)")
+        UtcDatetime | None, Query(description="created_at ≤ this (ISO 8601; naive = UTC)")
     ] = None,
     created_at: Annotated[list[str] | None, Query(description=f"the seed's filter: {RANGE_HELP}")] = None,
-    after_seq: Annotated[int | None, Query(ge=0, description="keyset paging: only seq > after_seq")] = None,
+    after_seq: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="keyset paging: only seq > after_seq")
+    ] = None,
 ) -> MessageQuery:
     """The message filters of a list route as a ``MessageQuery`` without a window (the seed's
     ``created_at`` range and convoledger's ``created_from`` / ``created_to`` combine)."""

@@ -13,7 +13,14 @@ Mapping (one HTTP status per error class, see ``convoledger.errors``):
   with an ``errors`` list (pydantic's ``loc``/``msg``/``type`` per problem);
 - ``ValueError`` or pydantic ``ValidationError`` raised inside a route (domain rules, checked
   before anything is written) → 422;
-- unknown route / method → 404 / 405, problem-shaped too.
+- ``UnstorableText`` (a NUL character in any text, ``models.storable``) → 422
+  (``nul-character``) naming the field;
+- a body that is not UTF-8 (or otherwise cannot be read as JSON) → 422 (``invalid-body``);
+- a body larger than ``max_body_bytes`` → 413 (``content-too-large``); a body that stalls
+  longer than ``body_timeout`` → 408 (``request-timeout``; both ``api.guards``);
+- unknown route / method → 404 / 405, problem-shaped too;
+- any other exception → 500 (``internal-error``), logged with its traceback; the body says
+  nothing about the internals.
 
 Every body has ``type`` (a ``urn:convoledger:problem:<slug>`` URI), ``title``, ``status``,
 ``detail`` (what is wrong, in words) and ``instance`` (the request path).
@@ -21,6 +28,7 @@ Every body has ``type`` (a ``urn:convoledger:problem:<slug>`` URI), ``title``, `
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -32,15 +40,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from convoledger.errors import Conflict, ConversationNotActive, NotFound
 from convoledger.models.status import InvalidTransition
+from convoledger.models.storable import UnstorableText
 
 PROBLEM_JSON = "application/problem+json"
+
+log = logging.getLogger("convoledger.api")
 
 _TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     409: "Conflict",
+    413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
     500: "Internal Server Error",
@@ -162,13 +175,40 @@ async def _pydantic_validation(request: Request, exc: Exception) -> JSONResponse
     return problem(request, 422, "validation-error", _validation_detail(errors), extra={"errors": errors})
 
 
+async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UnstorableText)
+    loc = exc.field.split(".") if exc.field else ["value"]
+    errors = [{"loc": loc, "msg": "text must not contain the NUL character (U+0000)", "type": "nul"}]
+    return problem(request, 422, "nul-character", _message(exc), extra={"errors": errors})
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(
+        request, 500, "internal-error", "the server failed to answer this request; the error is logged"
+    )
+
+
 async def _value_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, 422, "invalid-input", _message(exc))
 
 
 async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        # FastAPI's "There was an error parsing the body": a body that is not UTF-8 (or cannot be
+        # read) is invalid input like malformed JSON, 422 (RFC 9110 §15.5.21).
+        cause = exc.__cause__
+        reason = "not UTF-8" if isinstance(cause, UnicodeDecodeError) else type(cause).__name__
+        return problem(
+            request, 422, "invalid-body", f"the request body cannot be read as JSON ({reason}: {cause})"
+        )
+    slug = {
+        404: "not-found",
+        405: "method-not-allowed",
+        408: "request-timeout",
+        413: "content-too-large",
+    }.get(exc.status_code, "http-error")
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no route matches {request.method} {request.url.path}"
@@ -201,5 +241,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidTransition, _invalid_transition)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(ValidationError, _pydantic_validation)
+    app.add_exception_handler(UnstorableText, _unstorable)
     app.add_exception_handler(ValueError, _value_error)
+    app.add_exception_handler(Exception, _internal_error)
     app.add_exception_handler(StarletteHTTPException, _http_exception)

@@ -307,6 +307,17 @@ class MessageIn(_Request):
     now (give the real time when recording history).
     """
 
+    # The rule "a tool message names its call" as JSON Schema (OpenAPI 3.1): role tool →
+    # tool_call_id required. The other rules (tool_calls only on assistant messages, when content
+    # may be empty) are checked by ``_rules`` and documented above.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "if": {"properties": {"role": {"const": "tool"}}, "required": ["role"]},
+            "then": {"required": ["tool_call_id"], "properties": {"tool_call_id": {"type": "string"}}},
+        },
+    )
+
     id: str | None = _ident()
     role: RoleIn
     content: str = Field(default="", max_length=MAX_CONTENT_CHARS)
@@ -637,7 +648,9 @@ class ForkIn(_Request):
     (default: its last seq), and optionally the branch's external ``session_id`` and ``name``
     (default: the parent's name)."""
 
-    at_seq: int | None = Field(default=None, ge=1, description="fork point: a seq of the parent, 1..last_seq")
+    at_seq: int | None = Field(
+        default=None, ge=1, le=2**63 - 1, description="fork point: a seq of the parent, 1..last_seq"
+    )
     session_id: str | None = _ident()
     name: str | None = _text200()
 

@@ -61,7 +61,7 @@ class EventRecord(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: int = Field(ge=1)
+    id: int = Field(ge=1, le=2**63 - 1)
     owner_id: str = Field(min_length=1)
     kind: str
     conversation_id: str | None = None

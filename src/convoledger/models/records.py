@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import uuid_utils
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -27,6 +27,17 @@ from convoledger.models.timeutil import UtcDatetime, utcnow
 SCHEMA_VERSION = "1.1"
 
 PARTICIPANT_TYPES = frozenset({"user", "master_controller", "agent"})
+
+#: The largest integer a store column holds: signed 64-bit (SQLite INTEGER, PostgreSQL BIGINT).
+MAX_INT64 = 2**63 - 1
+
+#: A stored count or sequence number: 0 .. 2^63 - 1 (a larger one, e.g. a bundle's seq 2^63, is
+#: a validation error, issue 16 item 2).
+Count = Annotated[int, Field(ge=0, le=MAX_INT64)]
+
+#: A stored integer that is not a count the store maintains (token figures as recorded):
+#: any signed 64-bit value.
+Int64 = Annotated[int, Field(ge=-MAX_INT64 - 1, le=MAX_INT64)]
 
 
 def new_id() -> str:
@@ -122,13 +133,13 @@ class ConversationRecord(BaseModel):
     server_state: dict[str, Any] | None = None
     status: ConversationStatus = ConversationStatus.ACTIVE
     participants: list[ParticipantRecord] = Field(default_factory=list)
-    message_count: int = 0
-    last_seq: int = 0
+    message_count: Count = 0
+    last_seq: Count = 0
     created_at: UtcDatetime = Field(default_factory=utcnow)
     updated_at: UtcDatetime = Field(default_factory=utcnow)
     last_activity_at: UtcDatetime = Field(default_factory=utcnow)
     parent_id: str | None = None
-    forked_at_seq: int | None = None
+    forked_at_seq: Count | None = None
 
     @model_validator(mode="after")
     def _check_lineage(self) -> ConversationRecord:
@@ -167,7 +178,7 @@ class MessageRecord(BaseModel):
 
     id: str = Field(default_factory=new_message_id, min_length=1)
     conversation_id: str = ""
-    seq: int = 0
+    seq: Count = 0
     role: str = Field(min_length=1)
     content: str = ""
     sender: str | None = None
@@ -178,7 +189,7 @@ class MessageRecord(BaseModel):
     tool_calls: list[dict[str, Any]] | None = None
     extra_data: Any = None
     metadata: dict[str, Any] = Field(default_factory=dict)
-    token_count: int | None = None
+    token_count: Int64 | None = None
     pinned: bool = False
     redacted: bool = False
     created_at: UtcDatetime = Field(default_factory=utcnow)
@@ -218,12 +229,12 @@ class ProviderCallRecord(BaseModel):
     api: str | None = None
     model: str | None = None
     identifiers: dict[str, Any] = Field(default_factory=dict)
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-    total_tokens: int = 0
+    input_tokens: Int64 = 0
+    output_tokens: Int64 = 0
+    cache_read_tokens: Int64 = 0
+    cache_write_tokens: Int64 = 0
+    reasoning_tokens: Int64 = 0
+    total_tokens: Int64 = 0
     usage_estimated: bool = False
     cost: float | None = None
     provider_cost: float | None = None

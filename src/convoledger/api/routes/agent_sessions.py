@@ -14,7 +14,6 @@ export/import shapes of section 10 and the health keys of section 13.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
@@ -59,7 +58,7 @@ from convoledger.models.session_health import (
     last_activity,
 )
 from convoledger.models.status import ConversationStatus
-from convoledger.models.timeutil import utcnow
+from convoledger.models.timeutil import UtcDatetime, utcnow
 from convoledger.store.base import ConversationQuery, MessageQuery
 
 router = APIRouter(prefix="/api/agent-sessions", tags=["agent sessions"], responses=PROBLEM_RESPONSES)
@@ -84,10 +83,10 @@ async def list_sessions(
     status: ConversationStatus | None = None,
     kind: ConversationKind | None = None,
     participant_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
-    updated_from: datetime | None = None,
-    updated_to: datetime | None = None,
+    created_from: UtcDatetime | None = None,
+    created_to: UtcDatetime | None = None,
+    updated_from: UtcDatetime | None = None,
+    updated_to: UtcDatetime | None = None,
     created_at: Annotated[list[str] | None, Query(description=f"the seed's filter: {RANGE_HELP}")] = None,
     updated_at: Annotated[list[str] | None, Query(description=f"the seed's filter: {RANGE_HELP}")] = None,
 ) -> SessionsPage:

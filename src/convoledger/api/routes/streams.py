@@ -27,7 +27,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from convoledger.api.deps import OwnerLedger
+from convoledger.api.deps import MAX_SEQ, OwnerLedger
 from convoledger.api.errors import PROBLEM_RESPONSES
 from convoledger.api.routes.agent_sessions import SessionPath
 from convoledger.events.hub import EventHub
@@ -49,7 +49,7 @@ class StreamStart:
 
 def _parse_event_id(value: str, where: str) -> int:
     text = value.strip()
-    if not text.isdigit() or len(text) > 19:
+    if not text.isdigit() or len(text) > 19 or int(text) > MAX_SEQ:
         raise ValueError(f"{where} must be a non-negative event id (an integer), got {value!r}")
     return int(text)
 
@@ -61,7 +61,8 @@ async def stream_start(
         Header(alias="Last-Event-ID", description="resume after this event id (EventSource sends it)"),
     ] = None,
     after: Annotated[
-        int | None, Query(ge=0, description="start after this event id (0: the account's whole history)")
+        int | None,
+        Query(ge=0, le=MAX_SEQ, description="start after this event id (0: the account's whole history)"),
     ] = None,
 ) -> StreamStart:
     """Where the stream starts (module docstring); 422 for a ``Last-Event-ID`` that is not an

@@ -6,7 +6,7 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from convoledger.api.auth import hash_token
 from convoledger.api.deps import OwnerLedger, app_metrics, root_ledger
@@ -37,7 +37,7 @@ async def healthz(request: Request, ledger: Annotated[Ledger, Depends(root_ledge
     return JSONResponse({"status": "ok", "store": type(ledger.store).__name__})
 
 
-@router.get("/metrics", summary="Prometheus metrics (no auth)")
+@router.get("/metrics", summary="Prometheus metrics (no auth)", response_class=PlainTextResponse)
 async def metrics(m: Annotated[ApiMetrics, Depends(app_metrics)]) -> Response:
     """The API's metrics in the Prometheus text exposition format."""
     body, content_type = m.render()
