@@ -276,12 +276,14 @@ class Ledger:
         self, conversation: ConversationRecord | _ConversationFace
     ) -> tuple[ConversationRecord, bool]:
         """The conversation with the same session_id (or session_key), else a new one; the
-        bool says whether it was created."""
+        bool says whether it was created. ``UnstorableText`` (a ``ValueError``) for a NUL in any of
+        its text, before the lookup (PostgreSQL cannot even compare such a key)."""
         record = (
             conversation
             if isinstance(conversation, ConversationRecord)
             else conversation.to_record(self.owner)
         )
+        check_storable(record, "")
         found = await self._existing(record)
         if found is not None:
             return found, False
@@ -327,9 +329,11 @@ class Ledger:
         self, *, session_id: str | None = None, session_key: str | None = None
     ) -> ConversationRecord | None:
         """The owner's conversation with this external ``session_id`` or ``session_key``
-        (exactly one given; ``ValueError`` otherwise), or ``None``."""
+        (exactly one given; ``ValueError`` otherwise, ``UnstorableText`` for a NUL in it), or
+        ``None``."""
         if (session_id is None) == (session_key is None):
             raise ValueError("give exactly one of session_id or session_key")
+        check_all_storable([("session_id", session_id), ("session_key", session_key)])
         return await self.store.find_conversation(self.owner, session_id=session_id, session_key=session_key)
 
     async def get_conversation(self, ref: ConversationRef, as_: type[F] | None = None) -> Any:

@@ -92,3 +92,12 @@ def test_nul_in_an_import_is_422_and_stores_nothing(client: httpx.Client) -> Non
     assert client.get(base).status_code == 404
     backup = {"session": {"session_id": "nul-backup"}, "messages": [{"role": "user", "content": NUL}]}
     assert_problem(client.post("/api/agent-sessions/import", json=backup), 422, "nul-character")
+
+
+def test_nul_in_the_session_id_of_a_conversation_turn_is_422(client: httpx.Client) -> None:
+    """``POST /api/agent-sessions/conversation`` looks the session up before writing: the NUL
+    is refused before that lookup (PostgreSQL answered 500 to it)."""
+    body = {"session_id": f"turn{NUL}", "messages": [{"role": "user", "content": "hi"}]}
+    r = client.post("/api/agent-sessions/conversation", json=body)
+    problem = assert_problem(r, 422, "nul-character")
+    assert "session_id" in problem["detail"]

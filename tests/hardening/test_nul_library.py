@@ -66,6 +66,12 @@ async def test_every_entry_point_refuses_nul(ledger: Ledger) -> None:
         await ledger.set_memory(conversation, "k", {"v": NUL})
     with pytest.raises(UnstorableText, match="session"):
         await ledger.resolve(f"s1{NUL}")
+    with pytest.raises(UnstorableText, match="session_id"):  # found by schemathesis: was a 500
+        await ledger.get_or_create_conversation(
+            ConversationRecord(owner_id=ledger.owner, session_id=f"x{NUL}")
+        )
+    with pytest.raises(UnstorableText, match="session_key"):
+        await ledger.find_conversation(session_key=f"k{NUL}")
     with pytest.raises(UnstorableText, match="search"):
         await ledger.messages(conversation, MessageQuery(search=NUL))
     with pytest.raises(UnstorableText, match="name"):
