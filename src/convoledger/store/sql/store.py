@@ -46,7 +46,7 @@ from convoledger.store.base import (
 )
 from convoledger.store.sql import migrate, ops, outbox_sql, prepare
 from convoledger.store.sql.codec import Codec
-from convoledger.store.sql.cx import ReadPlan
+from convoledger.store.sql.cx import ReadPlan, StatementPlan
 from convoledger.store.sql.pg_driver import PgDriver
 from convoledger.store.sql.sqlite_driver import DEFAULT_BUSY_TIMEOUT, SqliteDriver
 from convoledger.store.sql.statements import statements_for
@@ -341,17 +341,44 @@ class SqlStore(Store):
         driver = self._open_driver()
         if batch and isinstance(driver, PgDriver):
             plan = ops.append_plan(self._st, self._codec, owner_id, conversation_id, batch, utcnow())
-            if outbox.current_context():  # the slow paths run in a greenlet: carry the context
-                run = contextvars.copy_context().run
-                plan = dataclasses.replace(
-                    plan,
-                    when_empty=functools.partial(run, plan.when_empty),
-                    on_violation=functools.partial(run, plan.on_violation),
-                )
-            stored = await driver.write(plan)
-            self._events_committed(owner_id)
-            return stored
+            return await self._pg_append(driver, owner_id, plan)
         return await self._run(ops.append_messages, owner_id, conversation_id, batch, utcnow(), write=True)
+
+    async def _pg_append(
+        self, driver: PgDriver, owner_id: str, plan: StatementPlan[list[MessageRecord]]
+    ) -> list[MessageRecord]:
+        if outbox.current_context():  # the slow paths run in a greenlet: carry the context
+            run = contextvars.copy_context().run
+            plan = dataclasses.replace(
+                plan,
+                when_empty=functools.partial(run, plan.when_empty),
+                on_violation=functools.partial(run, plan.on_violation),
+            )
+        stored = await driver.write(plan)
+        self._events_committed(owner_id)
+        return stored
+
+    async def append_to_ref(
+        self,
+        owner_id: str,
+        ref: str,
+        messages: Sequence[MessageRecord],
+        token_counts: Sequence[int | None] | None = None,
+    ) -> list[MessageRecord]:
+        """See ``Store.append_to_ref``. SQLite: resolved and appended in one hop to the writer
+        lane. PostgreSQL: appended by id in one statement; only when no conversation has that id
+        is the reference resolved (session_id, session_key) and the append run again. The
+        token counts go into the one validating copy of each message (``prepare.prepare_batch``)."""
+        batch = prepare.prepare_batch(ref, messages, token_counts)
+        driver = self._open_driver()
+        now = utcnow()
+        if batch and isinstance(driver, PgDriver):
+            plan = ops.append_plan(self._st, self._codec, owner_id, ref, batch, now)
+            plan = dataclasses.replace(
+                plan, when_empty=functools.partial(ops.append_to_ref_refused, owner_id, ref, batch, now)
+            )
+            return await self._pg_append(driver, owner_id, plan)
+        return await self._run(ops.append_to_ref, owner_id, ref, batch, now, write=True)
 
     async def get_message(self, owner_id: str, conversation_id: str, message_id: str) -> MessageRecord:
         """See ``Store.get_message``."""
@@ -365,6 +392,26 @@ class SqlStore(Store):
         if query.search is not None:
             await self._open_driver().prepare_search()
         return await self._read(ops.list_messages(self._st, self._codec, owner_id, conversation_id, query))
+
+    async def list_messages_by_ref(
+        self, owner_id: str, ref: str, query: MessageQuery
+    ) -> list[MessageRecord] | None:
+        """See ``Store.list_messages_by_ref``: one statement (``statements.ref_root_pk``)."""
+        _check_message_query(query)
+        if query.search is not None:
+            await self._open_driver().prepare_search()
+        return await self._read(ops.list_messages_by_ref(self._st, self._codec, owner_id, ref, query))
+
+    async def page_by_ref(
+        self, owner_id: str, ref: str, window: MessageQuery, filters: MessageQuery
+    ) -> tuple[list[MessageRecord], int] | None:
+        """See ``Store.page_by_ref``: the page and the count in one read transaction (one hop
+        to SQLite's reader lane; on PostgreSQL two statements on one connection)."""
+        _check_message_query(window)
+        _check_message_query(filters)
+        if window.search is not None or filters.search is not None:
+            await self._open_driver().prepare_search()
+        return await self._run(ops.page_by_ref, owner_id, ref, window, filters)
 
     async def count_messages_in(
         self,
