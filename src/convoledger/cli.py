@@ -23,6 +23,7 @@ Commands: ``demo`` (``sample`` or ``multichat``), ``quickstart``, ``serve``, ``u
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from enum import StrEnum
@@ -709,20 +710,46 @@ def providers() -> None:
 
 
 # -- service ------------------------------------------------------------------------------------
+#: Default ``serve --workers``: worker processes of the HTTP API (measured, issue 15).
+SERVE_WORKERS = 1
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     database_url: DatabaseUrl = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes serving the same port and database (issue 15: measured on a "
+            "2-core machine, see bench/README.md).",
+        ),
+    ] = SERVE_WORKERS,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
     from convoledger.api.app import create_app
 
+    url = _url(database_url)
     console = _stdout()
-    console.print(f"convoledger serving {_url(database_url)} at http://{host}:{port} (docs: /docs)")
-    uvicorn.run(create_app(_url(database_url)), host=host, port=port, log_level="info")
+    console.print(f"convoledger serving {url} at http://{host}:{port} (docs: /docs)")
+    if workers == 1:
+        uvicorn.run(create_app(url), host=host, port=port, log_level="info")
+        return
+    # Several processes: uvicorn imports the app factory in each; the URL travels in the
+    # environment variable the factory's Settings read.
+    os.environ["CONVOLEDGER_DATABASE_URL"] = url
+    uvicorn.run(
+        "convoledger.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -352,9 +352,15 @@ class _Routes:
     # messages
     @classmethod
     def list_messages(
-        cls, session: str, page: int, size: int, after_seq: int | None, filters: Mapping[str, Any]
+        cls,
+        session: str,
+        page: int,
+        size: int,
+        after_seq: int | None,
+        filters: Mapping[str, Any],
+        last: int | None = None,
     ) -> Call[MessagesPage]:
-        params = _query(page=page, size=size, after_seq=after_seq, **filters)
+        params = _query(page=page, size=size, after_seq=after_seq, last=last, **filters)
         return Call("GET", f"{cls.S}/{_seg(session)}/messages", _model(MessagesPage), params, retry_safe=True)
 
     @classmethod
@@ -465,6 +471,14 @@ def _check_size(size: int) -> int:
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
         raise ValueError(f"page size must be an int from 1 to {MAX_PAGE_SIZE}, got {size!r}")
     return size
+
+
+def _check_last(last: int | None) -> int | None:
+    if last is None:
+        return None
+    if isinstance(last, bool) or not isinstance(last, int) or not 1 <= last <= MAX_PAGE_SIZE:
+        raise ValueError(f"last must be an int from 1 to {MAX_PAGE_SIZE}, got {last!r}")
+    return last
 
 
 def _retry_delay(attempt: int, backoff: float, response: httpx.Response | None) -> float:
@@ -658,10 +672,14 @@ class Client:
         message_type: str | None = None,
         created_from: datetime | None = None,
         created_to: datetime | None = None,
+        last: int | None = None,
     ) -> MessagesPage:
-        """``GET …/messages``: one page in ``seq`` order, filtered before paging."""
+        """``GET …/messages``: one page in ``seq`` order, filtered before paging; ``last=N``
+        (1–100): the N most recent matching messages instead of a page (oldest first)."""
         filters = _message_filters(search, role, sender, recipient, message_type, created_from, created_to)
-        return self.call(_Routes.list_messages(session, page, _check_size(size), after_seq, filters))
+        return self.call(
+            _Routes.list_messages(session, page, _check_size(size), after_seq, filters, _check_last(last))
+        )
 
     def iter_messages(
         self, session: str, *, after_seq: int = 0, page_size: int = MAX_PAGE_SIZE, **filters: Any
@@ -683,6 +701,8 @@ class Client:
             raise ValueError(f"n must be an int >= 0, got {n!r}")
         if n == 0:
             return []
+        if n <= MAX_PAGE_SIZE:  # one request: ?last=n
+            return self.list_messages(session, last=n).items
         total = self.list_messages(session, size=1).total
         after = 0
         if total > n:
@@ -967,10 +987,13 @@ class AsyncClient:
         message_type: str | None = None,
         created_from: datetime | None = None,
         created_to: datetime | None = None,
+        last: int | None = None,
     ) -> MessagesPage:
         """See :meth:`Client.list_messages`."""
         filters = _message_filters(search, role, sender, recipient, message_type, created_from, created_to)
-        return await self.call(_Routes.list_messages(session, page, _check_size(size), after_seq, filters))
+        return await self.call(
+            _Routes.list_messages(session, page, _check_size(size), after_seq, filters, _check_last(last))
+        )
 
     async def iter_messages(
         self, session: str, *, after_seq: int = 0, page_size: int = MAX_PAGE_SIZE, **filters: Any
@@ -990,6 +1013,8 @@ class AsyncClient:
             raise ValueError(f"n must be an int >= 0, got {n!r}")
         if n == 0:
             return []
+        if n <= MAX_PAGE_SIZE:  # one request: ?last=n
+            return (await self.list_messages(session, last=n)).items
         total = (await self.list_messages(session, size=1)).total
         after = 0
         if total > n:

@@ -257,13 +257,11 @@ def count_message_tokens(message: MessageRecord) -> int:
     ``MessageRecord.token_count`` at write time. Raises ``ValueError`` for malformed
     ``tool_calls`` entries (not dicts).
     """
-    role = message.role
-    total = TOKENS_PER_MESSAGE + (_name_tokens(role) if isinstance(role, str) else count_tokens(role))
-    total += count_tokens(message.content or "")
-    if message.tool_name:
-        total += (
-            _name_tokens(message.tool_name) if len(message.tool_name) <= 64 else count_tokens(message.tool_name)
-        ) + TOKENS_PER_NAME
+    total = TOKENS_PER_MESSAGE + _name_tokens(message.role) + count_tokens(message.content or "")
+    tool_name = message.tool_name
+    if tool_name:
+        name_tokens = _name_tokens(tool_name) if len(tool_name) <= 64 else count_tokens(tool_name)
+        total += name_tokens + TOKENS_PER_NAME
     if message.tool_call_id:
         total += count_tokens(message.tool_call_id)
     for call in message.tool_calls or ():
