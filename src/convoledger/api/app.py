@@ -16,6 +16,7 @@ closing to the caller.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -41,6 +42,7 @@ from convoledger.backends import open_ledger
 from convoledger.events.hub import hub_for
 from convoledger.ledger import Ledger
 from convoledger.settings import Settings
+from convoledger.tokens import get_encoding
 
 #: The owner of the app's own ledger view; requests always use ``for_owner(<token's account>)``.
 SERVICE_OWNER = "local"
@@ -87,6 +89,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await the_ledger.open()
+        # The tokenizer (~0.3 s to build) is loaded before the first request, not during it.
+        await asyncio.to_thread(get_encoding)
         hub = hub_for(the_ledger.store, settings.redis_url)
         await hub.start()
         app.state.ledger = the_ledger
