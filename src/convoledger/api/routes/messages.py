@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from pydantic import BaseModel
 
 from convoledger.api.deps import OwnerLedger, Paging, app_metrics, message_filters, paging
 from convoledger.api.errors import PROBLEM_RESPONSES
@@ -31,6 +32,12 @@ from convoledger.store.base import MessageQuery
 router = APIRouter(prefix="/api/agent-sessions/{session}", tags=["messages"], responses=PROBLEM_RESPONSES)
 
 MessagePath = Annotated[str, Path(min_length=1, max_length=200, description="the message's id")]
+
+
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
+    """``model`` as the JSON response, serialised once by pydantic (what FastAPI would send for
+    the route's ``response_model``, without validating the model a second time: issue 15)."""
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 async def list_page(
@@ -70,14 +77,14 @@ async def list_messages(
             "not with page > 1",
         ),
     ] = None,
-) -> MessagesPage:
+) -> Response:
     """Messages in ``seq`` order, 50 per page unless ``size`` says otherwise, filtered
     (full-text ``search``, ``role`` — a value or the seed's member name in any case, e.g.
     ``USER`` —, ``sender``, ``recipient``, ``message_type``, the seed's ``created_at`` range
     ``<from>,<to>`` and ``created_from``/``created_to``) before paging; for keyset paging pass
     the last ``seq`` you have as ``after_seq``. ``last=N``: the N most recent matching messages
     (what an agent reads before its next turn), still oldest first."""
-    return await list_page(ledger, session, filters, page, last)
+    return json_response(await list_page(ledger, session, filters, page, last))
 
 
 @router.post("/messages", response_model=MessageOut, status_code=201, summary="Append a message")
@@ -86,12 +93,12 @@ async def append_message(
     session: SessionPath,
     body: MessageIn,
     metrics: Annotated[ApiMetrics, Depends(app_metrics)],
-) -> MessageOut:
+) -> Response:
     """Append one message; the same ``id`` twice returns the first message (nothing new is
     stored). 409 when the session is not active."""
     stored = await ledger.append(session, body.to_record())
     metrics.appended.labels("/api/agent-sessions/{session}/messages").inc()
-    return MessageOut.of(stored)
+    return json_response(MessageOut.of(stored), 201)
 
 
 @router.post(
