@@ -24,7 +24,7 @@ import contextvars
 import dataclasses
 import functools
 from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import make_url
 
@@ -47,9 +47,11 @@ from convoledger.store.base import (
 from convoledger.store.sql import migrate, ops, outbox_sql, prepare
 from convoledger.store.sql.codec import Codec
 from convoledger.store.sql.cx import ReadPlan, StatementPlan
-from convoledger.store.sql.pg_driver import PgDriver
 from convoledger.store.sql.sqlite_driver import DEFAULT_BUSY_TIMEOUT, SqliteDriver
 from convoledger.store.sql.statements import statements_for
+
+if TYPE_CHECKING:  # loaded with asyncpg when a PostgreSQL store opens (CLI start-up, issue 15)
+    from convoledger.store.sql.pg_driver import PgDriver
 
 T = TypeVar("T")
 
@@ -121,6 +123,8 @@ class SqlStore(Store):
             )
             await driver.start(migrate.upgrade_sqlite)
         else:
+            from convoledger.store.sql.pg_driver import PgDriver
+
             await migrate.upgrade_postgres(self.url)
             driver = PgDriver(migrate.asyncpg_dsn(self.url), st, codec, max_size=self.pool_size)
             await driver.start()
@@ -346,7 +350,7 @@ class SqlStore(Store):
         """See ``Store.append_messages``: seqs reserved and rows inserted in one transaction."""
         batch = prepare.prepare_batch(conversation_id, messages)
         driver = self._open_driver()
-        if batch and isinstance(driver, PgDriver):
+        if batch and not isinstance(driver, SqliteDriver):
             plan = ops.append_plan(self._st, self._codec, owner_id, conversation_id, batch, utcnow())
             return await self._pg_append(driver, owner_id, plan)
         return await self._run(ops.append_messages, owner_id, conversation_id, batch, utcnow(), write=True)
@@ -379,7 +383,7 @@ class SqlStore(Store):
         batch = prepare.prepare_batch(ref, messages, token_counts)
         driver = self._open_driver()
         now = utcnow()
-        if batch and isinstance(driver, PgDriver):
+        if batch and not isinstance(driver, SqliteDriver):
             plan = ops.append_plan(self._st, self._codec, owner_id, ref, batch, now)
             plan = dataclasses.replace(
                 plan, when_empty=functools.partial(ops.append_to_ref_refused, owner_id, ref, batch, now)
