@@ -630,6 +630,7 @@ def append_messages(
     if cx.st.is_pg:
         return run_statement_plan(cx, append_plan(cx.st, codec, owner_id, conversation_id, batch, now))
     payloads = [message_payload(codec, m) for m in batch]
+    stored: list[MessageRecord] = []
     try:
         with cx.write():
             row = _reserve(cx, owner_id, conversation_id, batch, now)
@@ -638,7 +639,10 @@ def append_messages(
                 rows = [(pk, base + i, *p) for i, p in enumerate(payloads, start=1)]
                 cx.insert_rows(cx.st.msg_insert, rows)
                 cx.messages_inserted()
-                record_events(cx, owner_id, _appended(rows, conversation_id, codec), now)
+                # Each stored message is decoded once: for its event and for the result.
+                decode = codec.message_from_insert
+                stored = [decode(r, conversation_id) for r in rows]
+                record_events(cx, owner_id, [ev.message_appended_event(m) for m in stored], now)
     except IntegrityViolation as exc:
         if not exc.violates("uq_messages_conversation_id"):
             raise
@@ -646,9 +650,7 @@ def append_messages(
     if row is None:
         _check_appendable(cx, owner_id, conversation_id)
         raise AssertionError("unreachable: an active conversation refused a reservation")
-    pk, base = int(row[0]), int(row[1]) - len(batch)
-    decode = codec.message_from_insert
-    return [decode((pk, base + i, *p), conversation_id) for i, p in enumerate(payloads, start=1)]
+    return stored
 
 
 def _event_extra() -> str:
