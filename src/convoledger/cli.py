@@ -710,8 +710,10 @@ def providers() -> None:
 
 
 # -- service ------------------------------------------------------------------------------------
-#: Default ``serve --workers``: worker processes of the HTTP API (measured, issue 15).
-SERVE_WORKERS = 1
+#: Default ``serve --workers``: worker processes of the HTTP API, at most 2 (issue 15, measured on
+#: the 2-core benchmark machine with ``../shared/bench/http/run.sh``: 2 workers serve 1.3x the
+#: POSTs and 1.5x the GETs of one). One for ``memory://``, whose data lives in one process.
+SERVE_WORKERS = min(2, os.cpu_count() or 1)
 
 
 @app.command()
@@ -723,8 +725,10 @@ def serve(
         int,
         typer.Option(
             min=1,
-            help="Worker processes serving the same port and database (issue 15: measured on a "
-            "2-core machine, see bench/README.md).",
+            help="Worker processes serving the same port and database (default: 2, or 1 on a "
+            "one-core machine; always 1 for memory://). Live streams of one process are woken "
+            "by the others' commits through PostgreSQL LISTEN/NOTIFY or Redis; on SQLite without "
+            "Redis they see them within stream_poll seconds.",
         ),
     ] = SERVE_WORKERS,
     access_log: Annotated[
@@ -742,6 +746,8 @@ def serve(
     from convoledger.api.app import create_app
 
     url = _url(database_url)
+    if url.startswith("memory:"):
+        workers = 1  # every process would hold a ledger of its own
     console = _stdout()
     console.print(f"convoledger serving {url} at http://{host}:{port} (docs: /docs)")
     if workers == 1:
