@@ -24,6 +24,7 @@ from fastapi import FastAPI
 
 import convoledger
 from convoledger.agent import Agent, agent_from_settings
+from convoledger.api.auth import TokenCache
 from convoledger.api.errors import install_error_handlers
 from convoledger.api.metrics import ApiMetrics, MetricsMiddleware
 from convoledger.api.routes import (
@@ -116,6 +117,7 @@ def create_app(
     app.state.settings = settings
     app.state.agent = chosen_agent
     app.state.metrics = metrics
+    app.state.token_cache = TokenCache(settings.auth_cache_seconds)
     app.state.ledger = None
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

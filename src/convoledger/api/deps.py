@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import TypeAdapter
 
 from convoledger.agent import Agent
-from convoledger.api.auth import authenticate
+from convoledger.api.auth import TokenCache, authenticate
 from convoledger.api.errors import AuthError
 from convoledger.api.metrics import ApiMetrics
 from convoledger.api.schemas import ANY_ROLES, MAX_PAGE_SIZE
@@ -61,14 +61,19 @@ async def app_metrics(request: Request) -> ApiMetrics:
 
 
 async def current_account(
+    request: Request,
     ledger: Annotated[Ledger, Depends(root_ledger)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> str:
-    """The account name the bearer token is bound to; ``AuthError`` (→ 401) when the header is
-    missing, not a Bearer token, or the token is unknown."""
+    """The account name the bearer token is bound to (through the app's ``TokenCache``); ``AuthError``
+    (→ 401) when the header is missing, not a Bearer token, or the token is unknown."""
     if credentials is None or not credentials.credentials:
         raise AuthError("missing credentials: send 'Authorization: Bearer <token>'")
-    account = await authenticate(ledger.store, credentials.credentials)
+    cache: TokenCache | None = getattr(request.app.state, "token_cache", None)
+    if cache is None:
+        account = await authenticate(ledger.store, credentials.credentials)
+    else:
+        account = await cache.account(ledger.store, credentials.credentials)
     if account is None:
         raise AuthError("unknown API token")
     return account

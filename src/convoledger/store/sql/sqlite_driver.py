@@ -43,9 +43,6 @@ T = TypeVar("T")
 
 #: Default time (seconds) a connection waits for another process's write lock.
 DEFAULT_BUSY_TIMEOUT = 30.0
-#: Time (seconds) the event loop's own read connection (``SqliteDriver.read_inline``) may wait
-#: when SQLite makes a reader wait (WAL recovery after a crash; never for an ordinary writer).
-INLINE_BUSY_TIMEOUT = 0.2
 
 
 def _lower(value: str | None) -> str | None:
@@ -319,8 +316,6 @@ class SqliteDriver:
         self.in_memory = path in ("", ":memory:")
         self._writer: _Lane | None = None
         self._reader: _Lane | None = None
-        self._inline: SqliteCx | None = None
-        self._inline_thread = 0
 
     async def start(self, prepare: Callable[[sqlite3.Connection], None]) -> None:
         """Open the lanes' connections; ``prepare(conn)`` (the schema upgrade) runs first on the
@@ -331,8 +326,6 @@ class SqliteDriver:
             await self._writer.call(self._open_lane, self._writer, prepare)
             if self._reader is not self._writer:
                 await self._reader.call(self._open_lane, self._reader, None)
-                self._inline = SqliteCx(connect(self.path, INLINE_BUSY_TIMEOUT), self.st, self.codec)
-                self._inline_thread = threading.get_ident()
         except BaseException:
             await self.close()
             raise
@@ -361,25 +354,6 @@ class SqliteDriver:
             raise RuntimeError("the SQL store is not open (call await store.open() first)")
         return await lane.call(run_plan, lane.cx, plan)
 
-    def read_inline(self, plan: ReadPlan[T]) -> T:
-        """Run a point read (a few microseconds of SQLite work, e.g. the API-key lookup of every
-        request) on this thread's own connection instead of a lane: no thread hop, so the
-        request that needs it costs one trip to a lane instead of two (issue 15). In WAL mode a
-        reader never waits for writers, so this does not block the event loop beyond the read
-        itself (at most ``INLINE_BUSY_TIMEOUT`` in the rare moments SQLite makes readers wait).
-        Falls back to the reader lane for an in-memory database. Use only from the thread that
-        started the driver (the event loop's)."""
-        cx = self._inline
-        if cx is None:
-            raise RuntimeError("no inline connection (in-memory database, or not open)")
-        return run_plan(cx, plan)
-
-    @property
-    def has_inline(self) -> bool:
-        """Whether ``read_inline`` is available: an open file database, on the thread that
-        opened it."""
-        return self._inline is not None and threading.get_ident() == self._inline_thread
-
     async def prepare_search(self) -> None:
         """Before a search: index every committed message still pending (``search.py``). Runs on
         the writer lane, so it takes its turn among this process's writes instead of contending
@@ -393,9 +367,6 @@ class SqliteDriver:
         """Close every lane's connection and stop its thread. Idempotent."""
         lanes = [lane for lane in {id(x): x for x in (self._reader, self._writer) if x}.values()]
         self._writer = self._reader = None
-        inline, self._inline = self._inline, None
-        if inline is not None:
-            inline.conn.close()
         for lane in lanes:
             if lane.cx is not None:
                 cx, lane.cx = lane.cx, None

@@ -167,15 +167,8 @@ class SqlStore(Store):
         await self._run(ops.add_api_key, account, key_hash, label, utcnow(), write=True)
 
     async def account_for_key(self, key_hash: str) -> Account | None:
-        """See ``Store.account_for_key``. On an SQLite file, read on the calling thread's own
-        connection (``SqliteDriver.read_inline``: an indexed point read, no thread hop), so every
-        request is authenticated at once against the committed keys — a revoked key is refused
-        from the next request on, whichever process revoked it."""
-        plan = ops.account_for_key(self._st, self._codec, key_hash)
-        driver = self._open_driver()
-        if isinstance(driver, SqliteDriver) and driver.has_inline:
-            return driver.read_inline(plan)
-        return await self._read(plan)
+        """See ``Store.account_for_key``."""
+        return await self._read(ops.account_for_key(self._st, self._codec, key_hash))
 
     async def list_api_keys(self, account: str | None = None, *, key_hash_prefix: str = "") -> list[ApiKey]:
         """See ``Store.list_api_keys``."""
