@@ -164,8 +164,12 @@ def running_serve(
     ``accounts`` are labels: each gets a fresh account named ``<label>-<random>``, reachable as
     ``proc.accounts[label]`` and ``proc.headers[label]``. ``env`` is added to the process
     environment (e.g. ``{"CONVOLEDGER_CLEANUP_INTERVAL": "1"}``); ``args`` are extra ``serve``
-    options. Raises ``AssertionError`` (with the server's log) when it does not start.
+    options; without ``--workers`` among them the server runs one worker process (the default
+    is two: tests ask for it where they mean it, and keep the 2-core CI machine's load down).
+    Raises ``AssertionError`` (with the server's log) when it does not start.
     """
+    if "--workers" not in args:
+        args = ("--workers", "1", *args)
     names = {label: f"{label}-{uuid.uuid4().hex[:10]}" for label in accounts}
     headers = {
         label: {"Authorization": f"Bearer {issue_token(database_url, name, env)}"}

@@ -24,6 +24,7 @@ Commands: ``demo`` (``sample`` or ``multichat``), ``quickstart``, ``serve``, ``u
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from enum import StrEnum
@@ -766,6 +767,12 @@ def _settings_with(**overrides: Any) -> Any:
     return Settings(**given)
 
 
+#: Default ``serve --workers``: worker processes of the HTTP API, at most 2 (issue 15, measured on
+#: the 2-core benchmark machine with ``../shared/bench/http/run.sh``: 2 workers serve 1.3x the
+#: POSTs and 1.5x the GETs of one). One for ``memory://``, whose data lives in one process.
+SERVE_WORKERS = min(2, os.cpu_count() or 1)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -822,16 +829,38 @@ def serve(
             "[default: $CONVOLEDGER_MAX_CONCURRENCY, else 1000]",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes serving the same port and database (default: 2, or 1 on a "
+            "one-core machine; always 1 for memory://). Live streams of one process are woken "
+            "by the others' commits through PostgreSQL LISTEN/NOTIFY or Redis; on SQLite without "
+            "Redis they see them within stream_poll seconds.",
+        ),
+    ] = SERVE_WORKERS,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log a line per request (off by default: /metrics counts requests per route and "
+            "status; the per-request line cost ~4 % of the event loop under load, issue 15).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs), with the maintenance
     scheduler (timeouts, cleanup, backups, alerts every --cleanup-interval seconds).
 
     Limits not given as options come from the CONVOLEDGER_* settings (docs/configuration.md);
     put a reverse proxy in front for TLS and slow-client protection (docs/deployment.md)."""
-    from convoledger.api.app import create_app
-    from convoledger.api.server import run
+    from convoledger.api.server import run, settings_environment
 
+    url = _url(database_url)
+    if url.startswith("memory:"):
+        workers = 1  # every process would hold a ledger of its own
     settings = _settings_with(
+        database_url=url,
+        maintenance=False if no_maintenance else None,
         cleanup_interval=cleanup_interval,
         default_timeout=default_timeout,
         max_inactive_time=max_inactive_time,
@@ -844,18 +873,19 @@ def serve(
         keep_alive_timeout=keep_alive_timeout,
         max_concurrency=max_concurrency,
     )
-    run_maintenance = settings.maintenance and not no_maintenance
     console = _stdout()
-    console.print(f"convoledger serving {_url(database_url)} at http://{host}:{port} (docs: /docs)")
-    if run_maintenance:
+    console.print(f"convoledger serving {url} at http://{host}:{port} (docs: /docs)")
+    if settings.maintenance:
         console.print(
             f"maintenance every {settings.cleanup_interval:g} s "
             f"(cleanup action: {settings.cleanup_action.value})",
             highlight=False,
         )
     _log_to_stderr()
-    app_ = create_app(_url(database_url), settings, run_maintenance=run_maintenance)
-    run(app_, host=host, port=port, settings=settings)
+    # Each worker process builds its app from the environment (uvicorn's factory): the options
+    # travel there as CONVOLEDGER_* variables.
+    os.environ.update(settings_environment(settings))
+    run(host=host, port=port, settings=settings, workers=workers, access_log=access_log)
 
 
 def _log_to_stderr() -> None:

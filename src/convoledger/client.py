@@ -642,11 +642,16 @@ class _Routes:
         created_from: datetime | None = None,
         created_to: datetime | None = None,
         created_at: Range | None = None,
+        last: int | None = None,
     ) -> Call[MessagesPage]:
         """``GET …/messages``: one page in ``seq`` order, filtered before paging (full-text
         ``search``, ``role`` — a value or the seed's member name —, ``sender``, ``recipient``,
         ``message_type``, ``created_from``/``created_to`` and the seed's ``created_at`` range);
-        ``after_seq``: keyset paging, only ``seq > after_seq``."""
+        ``after_seq``: keyset paging, only ``seq > after_seq``; ``last=N`` (1–100): the ``N`` most
+        recent matching messages instead of a page, oldest first (``ValueError`` outside)."""
+        bad_last = isinstance(last, bool) or not isinstance(last, int) or not 1 <= last <= MAX_PAGE_SIZE
+        if last is not None and bad_last:
+            raise ValueError(f"last must be an int from 1 to {MAX_PAGE_SIZE}, got {last!r}")
         params = _query(
             page=page,
             size=_check_size(size),
@@ -659,6 +664,7 @@ class _Routes:
             created_from=created_from,
             created_to=created_to,
             created_at=created_at,
+            last=last,
         )
         return r.call(_model(MessagesPage), params=params, session=session)
 
@@ -1000,12 +1006,15 @@ def _keyset_pages(list_after: Callable[[int], Call[Any]], after_seq: int, page_s
 
 
 def _recent_plan(session: str, n: int) -> Plan[MessageOut]:
-    """The latest ``n`` messages in ``seq`` order: the count, the message at position
-    ``total - n``, then keyset pages from there (appends in between are seen; the last ``n``
-    are emitted)."""
+    """The latest ``n`` messages in ``seq`` order: one ``?last=n`` request when ``n`` fits a page
+    (at most 100); else the count, the message at position ``total - n``, then keyset pages from
+    there (appends in between are seen; the last ``n`` are emitted)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be an int >= 0, got {n!r}")
     if n == 0:
+        return
+    if n <= MAX_PAGE_SIZE:
+        yield _Emit((yield _Routes.list_messages(session, last=n)).items)
         return
     total = (yield _Routes.list_messages(session, size=1)).total
     after = 0

@@ -168,6 +168,43 @@ def _usage_of(calls: Iterable[ProviderCallRecord]) -> ConversationUsage:
     return result
 
 
+def _check_ref(ref: object) -> None:
+    """``ValueError`` unless ``ref`` is a non-empty string (a conversation reference)."""
+    if not isinstance(ref, str) or not ref:
+        raise ValueError(f"a conversation reference must be a record or a non-empty string, got {ref!r}")
+
+
+#: Characters of message content in one batch above which its token counting runs on a worker
+#: thread instead of the event loop (tiktoken releases the GIL while it encodes). o200k encodes
+#: ~1.5-2 MB/s here, so 32 KiB is ~20 ms of loop time at most; a 10 x 1 MB batch counted on the
+#: loop froze every other request for 5.7 s (issue 15). Smaller batches stay on the loop: the
+#: hop to a thread (~40 us) would cost more than the counting.
+OFF_LOOP_TOKEN_CHARS = 32 * 1024
+
+
+def _count_all(records: Sequence[MessageRecord]) -> list[int | None]:
+    from convoledger.tokens import count_message_tokens
+
+    return [None if r.token_count is not None else count_message_tokens(r) for r in records]
+
+
+async def _token_counts(records: Sequence[MessageRecord]) -> list[int | None] | None:
+    """The write-time ``token_count`` of each record that has none (``None`` for those that
+    have one), or ``None`` when all have one; counted off the event loop for large batches
+    (:data:`OFF_LOOP_TOKEN_CHARS`)."""
+    size = 0
+    missing = False
+    for r in records:
+        if r.token_count is None:
+            missing = True
+            size += len(r.content or "")
+    if not missing:
+        return None
+    if size > OFF_LOOP_TOKEN_CHARS:
+        return await asyncio.to_thread(_count_all, records)
+    return _count_all(records)
+
+
 def _message_record(message: MessageRecord | _MessageFace) -> MessageRecord:
     if isinstance(message, MessageRecord):
         return message
@@ -311,8 +348,7 @@ class Ledger:
         """The conversation named by a record, id, session_id or session_key; ``NotFound``."""
         if isinstance(ref, ConversationRecord):
             return await self.store.get_conversation(self.owner, ref.id)
-        if not isinstance(ref, str) or not ref:
-            raise ValueError(f"a conversation reference must be a record or a non-empty string, got {ref!r}")
+        _check_ref(ref)
         check_storable(ref, "session")
         try:
             return await self.store.get_conversation(self.owner, ref)
@@ -466,12 +502,23 @@ class Ledger:
             return []
         if ref is None:
             ref = self._ref_from_face(messages[0])
+        if not isinstance(ref, ConversationRecord):
+            _check_ref(ref)
+            check_storable(ref, "session")
         records = [_message_record(m) for m in messages]
         for index, message in enumerate(records):
             check_storable(message, f"messages[{index}]" if len(records) > 1 else "")
-        record = await self.resolve(ref)
-        prepared = [self._with_token_count(m) for m in records]
-        return await self.store.append_messages(self.owner, record.id, prepared)
+        counts = await _token_counts(records)
+        if isinstance(ref, ConversationRecord):
+            if counts is not None:
+                records = [
+                    r if n is None else r.model_copy(update={"token_count": n})
+                    for r, n in zip(records, counts, strict=True)
+                ]
+            return await self.store.append_messages(self.owner, ref.id, records)
+        # The reference is resolved where the append runs (one trip; issue 15), and the counts
+        # go into the store's own validating copy of each message.
+        return await self.store.append_to_ref(self.owner, ref, records, counts)
 
     @staticmethod
     def _ref_from_face(message: object) -> str:
@@ -486,6 +533,7 @@ class Ledger:
 
     @staticmethod
     def _with_token_count(message: MessageRecord) -> MessageRecord:
+        """``message`` with its write-time ``token_count`` (a copy when it had none)."""
         if message.token_count is not None:
             return message
         from convoledger.tokens import count_message_tokens
@@ -496,11 +544,37 @@ class Ledger:
         self, ref: ConversationRef, query: MessageQuery | None = None, as_: type[F] | None = None
     ) -> list[Any]:
         """Messages matching ``query`` (default: the whole history), oldest first; as face
-        ``as_`` when given."""
+        ``as_`` when given; ``UnstorableText`` for a NUL in the query or the reference.
+
+        A string reference to a conversation that is not a branch is resolved inside the read
+        (one trip, ``Store.list_messages_by_ref``); otherwise the conversation is resolved first."""
         check_storable(query, "")
+        query = query or MessageQuery()
+        if as_ is None and isinstance(ref, str) and ref:
+            check_storable(ref, "session")
+            found = await self.store.list_messages_by_ref(self.owner, ref, query)
+            if found is not None:
+                return found
         record = await self.resolve(ref)
-        found = await self._history(record, query or MessageQuery())
+        found = await self._history(record, query)
         return found if as_ is None else [self._as_face(as_, m, record) for m in found]
+
+    async def messages_page(
+        self, ref: ConversationRef, window: MessageQuery, filters: MessageQuery
+    ) -> tuple[list[MessageRecord], int]:
+        """``(messages(ref, window), count(ref, filters))``: a page and how many messages pass
+        the filters (``GET …/messages``). One trip for a string reference to a conversation that
+        is not a branch (``Store.page_by_ref``); ``NotFound``; ``UnstorableText`` for a NUL in
+        the queries or the reference."""
+        check_storable(window, "")
+        check_storable(filters, "")
+        if isinstance(ref, str) and ref:
+            check_storable(ref, "session")
+            found = await self.store.page_by_ref(self.owner, ref, window, filters)
+            if found is not None:
+                return found
+        record = await self.resolve(ref)
+        return await self._history(record, window), await self.count(record, filters)
 
     async def recent(self, ref: ConversationRef, n: int = 20, as_: type[F] | None = None) -> list[Any]:
         """The most recent ``n`` messages in chronological order."""

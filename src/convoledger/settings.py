@@ -47,6 +47,15 @@ class Settings(BaseSettings):
         "ledger (`serve` and the CLI): a writer without it leaves cached reads stale until they "
         "expire. Unset: no cache.",
     )
+    auth_cache_seconds: float = Field(
+        default=0.25,
+        ge=0,
+        description="How long (seconds) a `serve` process reuses an API token's account after "
+        "reading it from the store, so that a burst of requests with one token costs one lookup. "
+        "A token revoked elsewhere (`convoledger user revoke`, another process) can still "
+        "authenticate requests to a process that read it for at most this long. 0: every "
+        "request reads the store.",
+    )
     default_timeout: float = Field(
         default=3600,
         gt=0,

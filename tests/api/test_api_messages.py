@@ -242,3 +242,27 @@ async def test_edit_redact_delete_and_clear(api: Api) -> None:
     r = await api.client.delete(f"/api/agent-sessions/{s['id']}/clear-messages", headers=api.a)
     assert r.json() == {"deleted_count": 0}
     assert (await api.post_message(s["id"], content="after clear"))["seq"] == 4
+
+
+async def test_last_n_reads_the_most_recent_messages_in_order(api: Api) -> None:
+    """``?last=N`` (issue 15): the N most recent matching messages, oldest first, in one page;
+    ``total`` still counts every match; filters apply before the window; other owners see 404."""
+    s = await api.create_session()
+    base = f"/api/agent-sessions/{s['session_id']}/messages"
+    for i in range(1, 31):
+        await api.post_message(s["session_id"], content=f"m{i}", role="user" if i % 3 else "assistant")
+    r = await api.client.get(base, params={"last": 5}, headers=api.a)
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert [m["content"] for m in page["items"]] == ["m26", "m27", "m28", "m29", "m30"]
+    assert (page["total"], page["page"], page["size"]) == (30, 1, 5)
+    r = await api.client.get(base, params={"last": 3, "role": "assistant"}, headers=api.a)
+    assert [m["content"] for m in r.json()["items"]] == ["m24", "m27", "m30"] and r.json()["total"] == 10
+    r = await api.client.get(base, params={"last": 100, "after_seq": 27}, headers=api.a)
+    assert [m["seq"] for m in r.json()["items"]] == [28, 29, 30]
+    # the default paging is unchanged: the first page, oldest first
+    r = await api.client.get(base, params={"size": 2}, headers=api.a)
+    assert [m["seq"] for m in r.json()["items"]] == [1, 2]
+    for bad in ({"last": 0}, {"last": 101}, {"last": 5, "page": 2}):
+        assert_problem(await api.client.get(base, params=bad, headers=api.a), 422)
+    assert_problem(await api.client.get(base, params={"last": 5}, headers=api.b), 404)

@@ -204,3 +204,14 @@ def test_export_import_and_multi_participant_sessions(api: Client, served: Serve
     assert [m.id for m in api.list_agent_messages(group.session_key).items] == [posted.id]
     assert api.get_conversation_session(group.session_key).id == group.id
     assert group.id in {s.id for s in api.list_conversation_sessions(participant_id="analyst").items}
+
+
+def test_list_messages_last_n(api: Client) -> None:
+    session = api.create_session(session_id="client-last")
+    api.append_messages(session.id, [{"role": "user", "content": f"message {i}"} for i in range(12)])
+    page = api.list_messages("client-last", last=4)
+    assert [m.content for m in page.items] == [f"message {i}" for i in range(8, 12)]
+    assert (page.total, page.size) == (12, 4)
+    for bad in (0, 101, True):
+        with pytest.raises(ValueError):
+            api.list_messages("client-last", last=bad)

@@ -83,7 +83,9 @@ async def test_second_open_runs_no_migration_and_keeps_data(
     def fail(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("Alembic ran on an up-to-date database")
 
-    monkeypatch.setattr(migrate.command, "upgrade", fail)
+    import alembic.command  # migrate imports it only when an upgrade is due
+
+    monkeypatch.setattr(alembic.command, "upgrade", fail)
     again = SqlStore(url)
     await again.open()
     await again.open()  # idempotent on an open store too

@@ -26,6 +26,7 @@ closing to the caller.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -34,6 +35,7 @@ from fastapi_offline import FastAPIOffline
 
 import convoledger
 from convoledger.agent import Agent, agent_from_settings
+from convoledger.api.auth import TokenCache
 from convoledger.api.errors import install_error_handlers
 from convoledger.api.guards import BodyGuardMiddleware, NulGuardMiddleware
 from convoledger.api.metrics import ApiMetrics, MetricsMiddleware
@@ -56,6 +58,7 @@ from convoledger.events.hub import hub_for
 from convoledger.ledger import Ledger
 from convoledger.maintenance.scheduler import MaintenanceScheduler, maintenance_for
 from convoledger.settings import Settings
+from convoledger.tokens import get_encoding
 
 #: The owner of the app's own ledger view; requests always use ``for_owner(<token's account>)``.
 SERVICE_OWNER = "local"
@@ -67,6 +70,15 @@ lifecycle, session memory, export/import and statistics, scoped to the account o
 Authenticate every `/api` call with `Authorization: Bearer <token>` (create one with
 `convoledger user create NAME`). Errors are RFC 9457 `application/problem+json`.
 """
+
+
+def create_served_app() -> FastAPI:
+    """The app of ``convoledger serve`` (uvicorn's factory, in each worker process): the ledger,
+    limits and policies of ``Settings()`` (the ``CONVOLEDGER_*`` environment, which ``serve``
+    fills from its options), with the maintenance scheduler unless ``CONVOLEDGER_MAINTENANCE``
+    is false (several workers on one database run each pass once: the scheduler's lease)."""
+    settings = Settings()
+    return create_app(None, settings, run_maintenance=settings.maintenance)
 
 
 def create_app(
@@ -107,6 +119,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await the_ledger.open()
+        # The tokenizer (~0.3 s to build) is loaded before the first request, not during it.
+        await asyncio.to_thread(get_encoding)
         hub = hub_for(the_ledger.store, settings.redis_url)
         await hub.start()
         upkeep = maintenance_for(
@@ -150,6 +164,7 @@ def create_app(
     app.state.settings = settings
     app.state.agent = chosen_agent
     app.state.metrics = metrics
+    app.state.token_cache = TokenCache(settings.auth_cache_seconds)
     app.state.ledger = None
     install_error_handlers(app)
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)

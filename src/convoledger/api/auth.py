@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 
 from convoledger.store.base import Store
 
@@ -42,3 +43,40 @@ async def authenticate(store: Store, token: str | None) -> str | None:
         return None
     account = await store.account_for_key(hash_token(token))
     return None if account is None else account.name
+
+
+class TokenCache:
+    """Token hash → account name, each entry kept ``ttl`` seconds (``time.monotonic``) after it
+    was read from the store, at most ``max_entries`` entries (all dropped when full).
+
+    Why a short TTL and not a revocation check: tokens are revoked by another process (``convoledger
+    user revoke``) and any per-request check is a trip to the database again (on SQLite a read
+    on the event loop's thread measured slower than the lane hop it saves: it waits for the GIL
+    behind the reader lane's decoding). A TTL of a fraction of a second removes the lookup from
+    almost every request of a busy client and bounds how long a revoked token still works in a
+    process that read it (``Settings.auth_cache_seconds``, issue 15). Only found tokens are
+    kept, so a new token works at once. ``ttl <= 0`` disables the cache.
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[str, float]] = {}
+
+    async def account(self, store: Store, token: str) -> str | None:
+        """The account ``token`` is bound to (``authenticate``), from the cache while fresh."""
+        if self.ttl <= 0 or not token:
+            return await authenticate(store, token)
+        key = hash_token(token)
+        now = time.monotonic()
+        found = self._entries.get(key)
+        if found is not None and found[1] > now:
+            return found[0]
+        account = await store.account_for_key(key)
+        if account is None:
+            self._entries.pop(key, None)
+            return None
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[key] = (account.name, now + self.ttl)
+        return account.name

@@ -414,8 +414,9 @@ class MessageOut(BaseModel):
 
     @classmethod
     def of(cls, record: MessageRecord) -> MessageOut:
-        """The resource for a stored message."""
-        return cls(**record.model_dump(include=set(cls.model_fields)))
+        """The resource for a stored message (read from the record's attributes in one
+        validation, without an intermediate dict)."""
+        return cls.model_validate(record, from_attributes=True)
 
 
 class MessagesPage(BaseModel):

@@ -329,6 +329,62 @@ class Store(abc.ABC):
     async def count_messages(self, owner_id: str, conversation_id: str, query: MessageQuery) -> int:
         """How many messages match the filters of ``query`` (its window is ignored)."""
 
+    # -- one-trip paths by reference (issue 15) -------------------------------------------------
+    # A reference is what ``Ledger.resolve`` accepts as a string: the conversation's id, else its
+    # external session_id, else its session_key. These defaults resolve first (a trip of its
+    # own); ``SqlStore`` resolves inside the statement or transaction that uses the conversation.
+
+    async def append_to_ref(
+        self,
+        owner_id: str,
+        ref: str,
+        messages: Sequence[MessageRecord],
+        token_counts: Sequence[int | None] | None = None,
+    ) -> list[MessageRecord]:
+        """``append_messages`` to the conversation named by reference ``ref``; ``NotFound``
+        when it names none (same errors and idempotency as ``append_messages``).
+        ``token_counts`` (one per message, or ``None``) fill in the ``token_count`` of the
+        messages that have none."""
+        from convoledger.errors import NotFound
+
+        if token_counts is not None:
+            if len(token_counts) != len(messages):
+                raise ValueError(f"{len(token_counts)} token counts for {len(messages)} messages")
+            messages = [
+                m.model_copy(update={"token_count": n})
+                if n is not None and isinstance(m, MessageRecord) and m.token_count is None
+                else m
+                for m, n in zip(messages, token_counts, strict=True)
+            ]
+
+        try:
+            conversation_id = (await self.get_conversation(owner_id, ref)).id
+        except NotFound:
+            found = await self.find_conversation(owner_id, session_id=ref)
+            if found is None:
+                found = await self.find_conversation(owner_id, session_key=ref)
+            if found is None:
+                raise
+            conversation_id = found.id
+        return await self.append_messages(owner_id, conversation_id, messages)
+
+    async def list_messages_by_ref(
+        self, owner_id: str, ref: str, query: MessageQuery
+    ) -> list[MessageRecord] | None:
+        """``list_messages`` of the conversation named by reference ``ref`` when that takes one
+        trip; ``None`` means "resolve it and read the usual way" — always when the reference
+        names a branch (its history includes its parent's) or nothing, or no message matches.
+        This default always answers ``None``."""
+        return None
+
+    async def page_by_ref(
+        self, owner_id: str, ref: str, window: MessageQuery, filters: MessageQuery
+    ) -> tuple[list[MessageRecord], int] | None:
+        """``(list_messages(window), count_messages(filters))`` of the conversation named by
+        reference ``ref`` in one trip, or ``None`` as for ``list_messages_by_ref``. This default
+        always answers ``None``."""
+        return None
+
     async def count_messages_in(
         self,
         owner_id: str,

@@ -10,13 +10,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from pydantic import BaseModel
 
 from convoledger.api.deps import OwnerLedger, Paging, app_metrics, message_filters, paging
 from convoledger.api.errors import PROBLEM_RESPONSES
 from convoledger.api.metrics import ApiMetrics
 from convoledger.api.routes.agent_sessions import SessionPath
 from convoledger.api.schemas import (
+    MAX_PAGE_SIZE,
     DeletedCount,
     MessageBatchIn,
     MessageIn,
@@ -32,14 +34,31 @@ router = APIRouter(prefix="/api/agent-sessions/{session}", tags=["messages"], re
 MessagePath = Annotated[str, Path(min_length=1, max_length=200, description="the message's id")]
 
 
-async def list_page(ledger: OwnerLedger, session: str, filters: MessageQuery, page: Paging) -> MessagesPage:
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
+    """``model`` as the JSON response, serialised once by pydantic (what FastAPI would send for
+    the route's ``response_model``, without validating the model a second time: issue 15)."""
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
+
+
+async def list_page(
+    ledger: OwnerLedger, session: str, filters: MessageQuery, page: Paging, last: int | None = None
+) -> MessagesPage:
     """A page of the session's messages matching ``filters``, oldest first. ``total`` counts
     every message matching the filters (``after_seq`` is a window bound and does not change
-    it); ``page``/``size`` apply after ``after_seq``."""
-    record = await ledger.resolve(session)
-    window = replace(filters, limit=page.size, offset=page.offset)
-    items = await ledger.messages(record, window)
-    total = await ledger.count(record, filters)
+    it); ``page``/``size`` apply after ``after_seq``. ``last``: instead of a page, the ``last``
+    most recent matching messages (``page`` must be 1; ``size`` is reported as ``last``).
+
+    One trip to the database for a session that is not a branch (``Ledger.messages_page``)."""
+    if last is not None:
+        if page.page != 1:
+            raise ValueError(
+                f"last={last} reads the most recent messages; it cannot be combined with page={page.page}"
+            )
+        window = replace(filters, last=last)
+        page = Paging(1, last)
+    else:
+        window = replace(filters, limit=page.size, offset=page.offset)
+    items, total = await ledger.messages_page(session, window, filters)
     return MessagesPage(items=[MessageOut.of(m) for m in items], total=total, page=page.page, size=page.size)
 
 
@@ -49,13 +68,23 @@ async def list_messages(
     session: SessionPath,
     filters: Annotated[MessageQuery, Depends(message_filters)],
     page: Annotated[Paging, Depends(paging)],
-) -> MessagesPage:
+    last: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_PAGE_SIZE,
+            description="the most recent N matching messages (oldest first) instead of a page; "
+            "not with page > 1",
+        ),
+    ] = None,
+) -> Response:
     """Messages in ``seq`` order, 50 per page unless ``size`` says otherwise, filtered
     (full-text ``search``, ``role`` — a value or the seed's member name in any case, e.g.
     ``USER`` —, ``sender``, ``recipient``, ``message_type``, the seed's ``created_at`` range
     ``<from>,<to>`` and ``created_from``/``created_to``) before paging; for keyset paging pass
-    the last ``seq`` you have as ``after_seq``."""
-    return await list_page(ledger, session, filters, page)
+    the last ``seq`` you have as ``after_seq``. ``last=N``: the N most recent matching messages
+    (what an agent reads before its next turn), still oldest first."""
+    return json_response(await list_page(ledger, session, filters, page, last))
 
 
 @router.post("/messages", response_model=MessageOut, status_code=201, summary="Append a message")
@@ -64,12 +93,12 @@ async def append_message(
     session: SessionPath,
     body: MessageIn,
     metrics: Annotated[ApiMetrics, Depends(app_metrics)],
-) -> MessageOut:
+) -> Response:
     """Append one message; the same ``id`` twice returns the first message (nothing new is
     stored). 409 when the session is not active."""
     stored = await ledger.append(session, body.to_record())
     metrics.appended.labels("/api/agent-sessions/{session}/messages").inc()
-    return MessageOut.of(stored)
+    return json_response(MessageOut.of(stored), 201)
 
 
 @router.post(

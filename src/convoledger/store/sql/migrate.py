@@ -19,19 +19,23 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import asyncpg
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.engine import make_url
 
 from convoledger.store.sql.sqlite_driver import DEFAULT_BUSY_TIMEOUT, connect
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.engine import Connection
+
+# Alembic, SQLAlchemy's asyncio layer and asyncpg are imported where an upgrade (or PostgreSQL)
+# needs them: opening a database already at the head revision loads none of them (issue 15:
+# ``convoledger user create`` and the other CLI commands start in a fraction of the time).
 
 #: Where the Alembic environment and revisions live.
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -43,19 +47,50 @@ MIGRATION_LOCK_KEY = 0x636F6E766F6C6564
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic ``Config`` for the store's migrations; ``connection`` (an open SQLAlchemy
     connection, inside a transaction) is handed to ``migrations/env.py``."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["connection"] = connection
     return cfg
 
 
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.MULTILINE)
+
+
+def _scan_head() -> str | None:
+    """The head revision read from the revision files' ``revision`` / ``down_revision`` lines
+    (the one revision no other revision names as its parent), or ``None`` when the files are
+    not that simple (a merge revision, a computed value): then Alembic decides."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = dict((name, value) for name, value in _REVISION_LINE.findall(path.read_text("utf-8")))
+        revision, parent = found.get("revision", ""), found.get("down_revision", "")
+        if not re.fullmatch(r"[\"'][\w.-]+[\"']", revision):
+            return None
+        revisions.add(revision[1:-1])
+        if parent != "None":
+            if not re.fullmatch(r"[\"'][\w.-]+[\"']", parent):
+                return None
+            parents.add(parent[1:-1])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
 @functools.cache
 def head_revision() -> str:
-    """The newest revision id of the shipped migrations."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
+    """The newest revision id of the shipped migrations (read from the revision files without
+    loading Alembic; ``tests/store_sql`` checks it against Alembic's own answer)."""
+    head = _scan_head()
+    if head is not None:
+        return head
+    from alembic.script import ScriptDirectory
+
+    found = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if found is None:
         raise RuntimeError(f"no Alembic revisions found in {MIGRATIONS_DIR}")
-    return head
+    return found
 
 
 # -- SQLite -----------------------------------------------------------------------------------
@@ -78,6 +113,9 @@ def upgrade_sqlite(conn: sqlite3.Connection) -> None:
     committed then)."""
     if sqlite_revision(conn) == head_revision():
         return
+    from alembic import command
+    from sqlalchemy.pool import StaticPool
+
     engine = sa.create_engine("sqlite://", creator=lambda: conn, poolclass=StaticPool)
 
     @sa.event.listens_for(engine, "begin")
@@ -109,6 +147,8 @@ def asyncpg_dsn(url: str) -> str:
 
 async def postgres_revision(dsn: str) -> str | None:
     """The revision recorded in a PostgreSQL database, or ``None`` when it has none."""
+    import asyncpg
+
     conn = await asyncpg.connect(dsn)
     try:
         return await conn.fetchval("SELECT version_num FROM alembic_version")  # type: ignore[no-any-return]
@@ -119,6 +159,8 @@ async def postgres_revision(dsn: str) -> str | None:
 
 
 def _upgrade_postgres_sync(connection: Connection) -> None:
+    from alembic import command
+
     connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
     command.upgrade(alembic_config(connection), "head")
 
@@ -128,6 +170,9 @@ async def upgrade_postgres(url: str) -> None:
     revision under the migration advisory lock."""
     if await postgres_revision(asyncpg_dsn(url)) == head_revision():
         return
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
     engine = create_async_engine(url, poolclass=NullPool)
     try:
         async with engine.connect() as conn:

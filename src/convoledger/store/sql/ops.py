@@ -48,7 +48,14 @@ from convoledger.store.base import (
     OwnerStats,
 )
 from convoledger.store.sql.codec import MESSAGE_COLUMNS, Codec, dump_json
-from convoledger.store.sql.cx import Cx, IntegrityViolation, ReadPlan, StatementPlan, run_statement_plan
+from convoledger.store.sql.cx import (
+    Cx,
+    IntegrityViolation,
+    ReadPlan,
+    StatementPlan,
+    run_plan,
+    run_statement_plan,
+)
 from convoledger.store.sql.outbox_sql import record_events
 from convoledger.store.sql.querybuild import (
     conversation_listing,
@@ -623,6 +630,7 @@ def append_messages(
     if cx.st.is_pg:
         return run_statement_plan(cx, append_plan(cx.st, codec, owner_id, conversation_id, batch, now))
     payloads = [message_payload(codec, m) for m in batch]
+    stored: list[MessageRecord] = []
     try:
         with cx.write():
             row = _reserve(cx, owner_id, conversation_id, batch, now)
@@ -631,7 +639,10 @@ def append_messages(
                 rows = [(pk, base + i, *p) for i, p in enumerate(payloads, start=1)]
                 cx.insert_rows(cx.st.msg_insert, rows)
                 cx.messages_inserted()
-                record_events(cx, owner_id, _appended(rows, conversation_id, codec), now)
+                # Each stored message is decoded once: for its event and for the result.
+                decode = codec.message_from_insert
+                stored = [decode(r, conversation_id) for r in rows]
+                record_events(cx, owner_id, [ev.message_appended_event(m) for m in stored], now)
     except IntegrityViolation as exc:
         if not exc.violates("uq_messages_conversation_id"):
             raise
@@ -639,9 +650,7 @@ def append_messages(
     if row is None:
         _check_appendable(cx, owner_id, conversation_id)
         raise AssertionError("unreachable: an active conversation refused a reservation")
-    pk, base = int(row[0]), int(row[1]) - len(batch)
-    decode = codec.message_from_insert
-    return [decode((pk, base + i, *p), conversation_id) for i, p in enumerate(payloads, start=1)]
+    return stored
 
 
 def _event_extra() -> str:
@@ -780,6 +789,69 @@ def list_messages(
         return []
 
     return ReadPlan(stmt, params, finish, empty)
+
+
+def list_messages_by_ref(
+    st: Statements, codec: Codec, owner_id: str, ref: str, query: MessageQuery
+) -> ReadPlan[list[MessageRecord] | None]:
+    """``list_messages`` of the conversation named by reference ``ref`` (id, else session_id,
+    else session_key) resolved in the same statement (``statements.ref_root_pk``). ``None``
+    when that gives no rows — the reference names nothing, a branch, or no message matches —
+    and the caller must take the long way (resolve, then read)."""
+    stmt, params, newest_first = message_window(st, codec, owner_id, ref, query, by_ref=True)
+    decode = codec.message
+
+    def finish(rows: list[Sequence[Any]]) -> list[MessageRecord]:
+        conversation_id = rows[0][-1]
+        ordered = reversed(rows) if newest_first else rows
+        return [decode(r, conversation_id) for r in ordered]
+
+    return ReadPlan(stmt, params, finish, lambda cx: None)
+
+
+def page_by_ref(
+    cx: Cx, owner_id: str, ref: str, window: MessageQuery, filters: MessageQuery
+) -> tuple[list[MessageRecord], int] | None:
+    """A page of messages (``window``) of the conversation named by reference ``ref`` and how
+    many pass ``filters`` (``count_messages``), from one snapshot; ``None`` as in
+    ``list_messages_by_ref`` (the page is empty, or ``ref`` names a branch or nothing)."""
+    with cx.read():
+        items = run_plan(cx, list_messages_by_ref(cx.st, cx.codec, owner_id, ref, window))
+        if not items:
+            return None
+        stmt, params = message_count(cx.st, cx.codec, owner_id, ref, filters, by_ref=True)
+        row = cx.first(stmt, params)
+    return items, int(row[0]) if row else 0
+
+
+def resolve_ref(cx: Cx, owner_id: str, ref: str) -> str:
+    """The id of the owner's conversation named by ``ref`` (id, else session_id, else
+    session_key; three indexed lookups in one statement); ``NotFound``."""
+    row = cx.first(cx.st.conv_ref_id, {"owner_id": owner_id, "conversation_id": ref})
+    if row is None:
+        raise _conv_missing(ref)
+    return str(row[0])
+
+
+def append_to_ref(
+    cx: Cx, owner_id: str, ref: str, batch: Sequence[MessageRecord], now: datetime
+) -> list[MessageRecord]:
+    """``append_messages`` to the conversation named by reference ``ref``, resolved on the same
+    connection (one hop on SQLite's writer lane)."""
+    return append_messages(cx, owner_id, resolve_ref(cx, owner_id, ref), batch, now)
+
+
+def append_to_ref_refused(
+    owner_id: str, ref: str, batch: Sequence[MessageRecord], now: datetime, cx: Cx
+) -> list[MessageRecord]:
+    """PostgreSQL: the one-statement append by id (``append_plan``) wrote nothing, so ``ref`` is
+    not the id of an active conversation: resolve it as a reference and append there, or raise
+    what the conversation's state says (``NotFound``, ``ConversationNotActive``)."""
+    conversation_id = resolve_ref(cx, owner_id, ref)
+    if conversation_id == ref:
+        _check_appendable(cx, owner_id, ref)
+        raise AssertionError("unreachable: an active conversation refused a reservation")
+    return append_messages(cx, owner_id, conversation_id, batch, now)
 
 
 def count_messages_between(

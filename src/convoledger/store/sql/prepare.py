@@ -35,12 +35,16 @@ def _json_ok(value: object) -> bool:
     return True
 
 
-def _checked(m: object) -> MessageRecord | None:
-    """``m`` re-validated, or ``None`` if the fast path cannot vouch for it."""
+def _checked(m: object, token_count: int | None = None) -> MessageRecord | None:
+    """``m`` re-validated (with ``token_count`` when given and ``m`` has none), or ``None`` if
+    the fast path cannot vouch for it."""
     if type(m) is not MessageRecord:
         return None
+    fields = m.__dict__
+    if token_count is not None and fields["token_count"] is None:
+        fields = {**fields, "token_count": token_count}
     try:
-        v: MessageRecord = _validate(m.__dict__)
+        v: MessageRecord = _validate(fields)
     except ValidationError:
         return None
     if _json_ok(v.extra_data) and _json_ok(v.metadata) and _json_ok(v.tool_calls):
@@ -48,20 +52,45 @@ def _checked(m: object) -> MessageRecord | None:
     return None
 
 
-def prepare_batch(conversation_id: str, messages: Sequence[MessageRecord]) -> list[MessageRecord]:
+def with_token_counts(
+    messages: Sequence[MessageRecord], token_counts: Sequence[int | None]
+) -> list[MessageRecord]:
+    """``messages`` with ``token_counts[i]`` filled in where a message has no ``token_count``
+    (copies; the slow path of ``prepare_batch`` and the stores without one of their own)."""
+    return [
+        m.model_copy(update={"token_count": n})
+        if n is not None and isinstance(m, MessageRecord) and m.token_count is None
+        else m
+        for m, n in zip(messages, token_counts, strict=True)
+    ]
+
+
+def prepare_batch(
+    conversation_id: str,
+    messages: Sequence[MessageRecord],
+    token_counts: Sequence[int | None] | None = None,
+) -> list[MessageRecord]:
     """Validated messages of an ``append_messages`` batch, in order (``querying.prepare_batch``
-    rules; ``ValueError`` naming the bad message, or a repeated id)."""
+    rules; ``ValueError`` naming the bad message, or a repeated id).
+
+    ``token_counts`` (one per message, as ``Ledger`` computes them at write time) fill in the
+    ``token_count`` of messages that have none, inside the one validating copy made here, so a
+    message is copied once on its way to the database (issue 15)."""
+    if token_counts is not None and len(token_counts) != len(messages):
+        raise ValueError(f"{len(token_counts)} token counts for {len(messages)} messages")
     if isinstance(messages, list | tuple):
         out: list[MessageRecord] = []
         seen: set[str] = set()
-        for m in messages:
-            v = _checked(m)
+        for i, m in enumerate(messages):
+            v = _checked(m, None if token_counts is None else token_counts[i])
             if v is None or v.id in seen:
                 break
             seen.add(v.id)
             out.append(v)
         else:
             return out
+    if token_counts is not None:
+        messages = with_token_counts(messages, token_counts)
     return q.prepare_batch(conversation_id, messages)
 
 

@@ -30,7 +30,7 @@ from convoledger.models.timeutil import ensure_utc
 from convoledger.store.base import ConversationQuery, MessageQuery
 from convoledger.store.sql.codec import Codec
 from convoledger.store.sql.search import search_condition, search_parameter
-from convoledger.store.sql.statements import CONV_COLS, C, M, P, Q, Statements, bp, owned_pk
+from convoledger.store.sql.statements import CONV_COLS, C, M, P, Q, Statements, bp, owned_pk, ref_root_pk
 
 
 def _ts(codec: Codec, value: datetime) -> Any:
@@ -206,7 +206,10 @@ def _message_conditions(
 
 
 def _build_conditions(st: Statements, shape: Sequence[str]) -> list[sa.ColumnElement[bool]]:
-    conds: list[sa.ColumnElement[bool]] = [M.c.conversation_pk == owned_pk()]
+    # "by_ref": the conversation is named by a reference (id / session_id / session_key) and
+    # must not be a branch (``statements.ref_root_pk``): resolution and read in one statement.
+    scope = ref_root_pk() if "by_ref" in shape else owned_pk()
+    conds: list[sa.ColumnElement[bool]] = [M.c.conversation_pk == scope]
     for name in shape:
         if name in ("role", "sender", "recipient", "message_type"):
             conds.append(M.c[name] == bp(name))
@@ -224,33 +227,41 @@ def _build_conditions(st: Statements, shape: Sequence[str]) -> list[sa.ColumnEle
 
 
 def message_window(
-    st: Statements, codec: Codec, owner_id: str, conversation_id: str, query: MessageQuery
+    st: Statements,
+    codec: Codec,
+    owner_id: str,
+    conversation_id: str,
+    query: MessageQuery,
+    *,
+    by_ref: bool = False,
 ) -> tuple[Q, list[Any], bool]:
     """``(statement, positional args, newest_first)`` for a validated ``MessageQuery``; rows come
     newest first (to be reversed) when the window is ``last``. Remembered per query object: a
-    repeated query costs a lookup and a list copy."""
+    repeated query costs a lookup and a list copy. ``by_ref``: ``conversation_id`` is a
+    reference (id, session_id or session_key) and a branch gives no rows
+    (``statements.ref_root_pk``)."""
     stmt, template, owner_at, conversation_at, newest_first = st.memo(
-        ("window", query), lambda: _positional(*_window(st, codec, query))
+        ("window", query, by_ref), lambda: _positional(*_window(st, codec, query, by_ref))
     )
     args = template.copy()
-    args[owner_at] = owner_id
-    args[conversation_at] = conversation_id
+    for i in owner_at:
+        args[i] = owner_id
+    for i in conversation_at:
+        args[i] = conversation_id
     return stmt, args, newest_first
 
 
-def _positional(stmt: Q, params: dict[str, Any], newest_first: bool) -> tuple[Q, list[Any], int, int, bool]:
+def _positional(
+    stmt: Q, params: dict[str, Any], newest_first: bool
+) -> tuple[Q, list[Any], tuple[int, ...], tuple[int, ...], bool]:
     """A statement's args with the owner and conversation left blank, and where they go."""
     names = list(stmt.names)
-    if names.count("owner_id") != 1 or names.count("conversation_id") != 1:
+    owner_at = tuple(i for i, n in enumerate(names) if n == "owner_id")
+    conversation_at = tuple(i for i, n in enumerate(names) if n == "conversation_id")
+    if not owner_at or not conversation_at:
         raise AssertionError(f"unexpected parameters {names} for a message window")
     filled = {**params, "owner_id": None, "conversation_id": None}
-    return (
-        stmt,
-        list(stmt.args(filled)),
-        names.index("owner_id"),
-        names.index("conversation_id"),
-        newest_first,
-    )
+    return stmt, list(stmt.args(filled)), owner_at, conversation_at, newest_first
 
 
 def _window_bound(st: Statements, name: str, shape: Sequence[str]) -> sa.ColumnElement[Any]:
@@ -276,7 +287,9 @@ def _window_bound(st: Statements, name: str, shape: Sequence[str]) -> sa.ColumnE
     return param
 
 
-def _window(st: Statements, codec: Codec, query: MessageQuery) -> tuple[Q, dict[str, Any], bool]:
+def _window(
+    st: Statements, codec: Codec, query: MessageQuery, by_ref: bool = False
+) -> tuple[Q, dict[str, Any], bool]:
     filters, params = _message_conditions(st, codec, query)
     bounds = tuple(name for name in ("after_seq", "before_seq") if getattr(query, name) is not None)
     for name in bounds:
@@ -292,10 +305,13 @@ def _window(st: Statements, codec: Codec, query: MessageQuery) -> tuple[Q, dict[
         if query.offset:
             window += ("offset",)
             params["offset"] = query.offset
-    shape = filters + bounds
+    shape = filters + bounds + (("by_ref",) if by_ref else ())
 
     def build() -> sa.Select[Any]:
-        stmt = sa.select(*st.msg_cols).where(*_build_conditions(st, shape))
+        cols = list(st.msg_cols)
+        if by_ref:  # which conversation the reference named: its id, after the message columns
+            cols.append(sa.select(C.c.id).where(C.c.pk == M.c.conversation_pk).scalar_subquery())
+        stmt = sa.select(*cols).where(*_build_conditions(st, shape))
         if window == ("last",):
             return stmt.order_by(M.c.seq.desc()).limit(_window_bound(st, "last", shape))
         stmt = stmt.order_by(M.c.seq)
@@ -309,19 +325,28 @@ def _window(st: Statements, codec: Codec, query: MessageQuery) -> tuple[Q, dict[
 
 
 def message_count(
-    st: Statements, codec: Codec, owner_id: str, conversation_id: str, query: MessageQuery
+    st: Statements,
+    codec: Codec,
+    owner_id: str,
+    conversation_id: str,
+    query: MessageQuery,
+    *,
+    by_ref: bool = False,
 ) -> tuple[Q, dict[str, Any]]:
-    """``(statement, params)`` counting the messages that pass the filters of ``query``."""
+    """``(statement, params)`` counting the messages that pass the filters of ``query``
+    (``by_ref``: as in ``message_window``)."""
 
     def make() -> tuple[Q, dict[str, Any]]:
         filters, params = _message_conditions(st, codec, query)
+        if by_ref:
+            filters += ("by_ref",)
 
         def build() -> sa.Select[Any]:
             return sa.select(sa.func.count()).select_from(M).where(*_build_conditions(st, filters))
 
         return st.cached(("msg_count", filters), build), params
 
-    stmt, static = st.memo(("count", query), make)
+    stmt, static = st.memo(("count", query, by_ref), make)
     return stmt, {**static, "owner_id": owner_id, "conversation_id": conversation_id}
 
 

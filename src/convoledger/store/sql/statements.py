@@ -81,6 +81,34 @@ def owned_pk() -> sa.ScalarSelect[int]:
     )
 
 
+def _ranked_ref(*cols: Any) -> sa.Subquery:
+    """The owner's conversation named by ``:conversation_id`` as a reference — its id, else its
+    session_id, else its session_key (``Ledger.resolve``'s order) — as ranked rows of ``cols``:
+    three point lookups, one per unique index, never an OR over the columns (issue 15)."""
+    owner = C.c.owner_id == bp("owner_id")
+    ref: sa.BindParameter[Any] = bp("conversation_id")
+    return sa.union_all(
+        *(
+            sa.select(sa.literal(rank).label("rank"), *cols).where(owner, column == ref)
+            for rank, column in enumerate((C.c.id, C.c.session_id, C.c.session_key))
+        )
+    ).subquery("ref")
+
+
+def ref_root_pk() -> sa.ScalarSelect[Any]:
+    """Like ``owned_pk`` but ``:conversation_id`` is a reference (``_ranked_ref``) and only a
+    conversation that is not a branch counts: the ``pk`` of the conversation the reference
+    resolves to when its ``parent_id`` is NULL, else NULL (no rows: a branch's history needs
+    its parent's messages, which the caller reads the long way)."""
+    ranked = _ranked_ref(C.c.pk, C.c.parent_id)
+    return (
+        sa.select(sa.case((ranked.c.parent_id.is_(None), ranked.c.pk), else_=sa.null()))
+        .order_by(ranked.c.rank)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Q:
     """A compiled statement: ``sql`` text and the parameter ``names`` in placeholder order.
@@ -373,13 +401,24 @@ class Statements:
         self.conv_by_session_key = q(
             sa.select(*CONV_COLS).where(C.c.owner_id == bp("owner_id"), C.c.session_key == bp("session_key"))
         )
+        #: The id of the owner's conversation named by reference ``:conversation_id`` (id, else
+        #: session_id, else session_key), one row or none.
+        ranked = _ranked_ref(C.c.id)
+        self.conv_ref_id = q(sa.select(ranked.c.id).order_by(ranked.c.rank).limit(1))
+        # One indexed lookup per key, glued by UNION ALL (issue 15): an OR over the three columns
+        # cannot use one index and scanned every conversation of the owner (41 ms per lookup at
+        # 14k conversations); each branch here is a point lookup in its own unique index
+        # (``uq_conversations_owner_id``, ``uq_conversations_owner_session_id`` / ``…_key``,
+        # partial indexes that ``session_id = ?`` implies). A row may come back twice.
+        taken_cols = (C.c.id, C.c.session_id, C.c.session_key)
         self.conv_taken = q(
-            sa.select(C.c.id, C.c.session_id, C.c.session_key).where(
-                C.c.owner_id == bp("owner_id"),
-                sa.or_(
-                    C.c.id == bp("id"),
-                    C.c.session_id == bp("session_id"),
-                    C.c.session_key == bp("session_key"),
+            sa.union_all(
+                sa.select(*taken_cols).where(C.c.owner_id == bp("owner_id"), C.c.id == bp("id")),
+                sa.select(*taken_cols).where(
+                    C.c.owner_id == bp("owner_id"), C.c.session_id == bp("session_id")
+                ),
+                sa.select(*taken_cols).where(
+                    C.c.owner_id == bp("owner_id"), C.c.session_key == bp("session_key")
                 ),
             )
         )
@@ -397,12 +436,15 @@ class Statements:
                 return sa.select(sa.literal_column("value")).select_from(sa.func.json_each(bp(name)))
 
             self.conv_taken_many = q(
-                sa.select(C.c.id, C.c.session_id, C.c.session_key).where(
-                    C.c.owner_id == bp("owner_id"),
-                    sa.or_(
-                        C.c.id.in_(listed("ids")),
-                        C.c.session_id.in_(listed("session_ids")),
-                        C.c.session_key.in_(listed("session_keys")),
+                sa.union_all(
+                    sa.select(*taken_cols).where(
+                        C.c.owner_id == bp("owner_id"), C.c.id.in_(listed("ids"))
+                    ),
+                    sa.select(*taken_cols).where(
+                        C.c.owner_id == bp("owner_id"), C.c.session_id.in_(listed("session_ids"))
+                    ),
+                    sa.select(*taken_cols).where(
+                        C.c.owner_id == bp("owner_id"), C.c.session_key.in_(listed("session_keys"))
                     ),
                 )
             )

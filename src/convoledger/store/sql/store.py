@@ -24,7 +24,7 @@ import contextvars
 import dataclasses
 import functools
 from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import make_url
 
@@ -46,10 +46,12 @@ from convoledger.store.base import (
 )
 from convoledger.store.sql import migrate, ops, outbox_sql, prepare
 from convoledger.store.sql.codec import Codec
-from convoledger.store.sql.cx import ReadPlan
-from convoledger.store.sql.pg_driver import PgDriver
+from convoledger.store.sql.cx import ReadPlan, StatementPlan
 from convoledger.store.sql.sqlite_driver import DEFAULT_BUSY_TIMEOUT, SqliteDriver
 from convoledger.store.sql.statements import statements_for
+
+if TYPE_CHECKING:  # loaded with asyncpg when a PostgreSQL store opens (CLI start-up, issue 15)
+    from convoledger.store.sql.pg_driver import PgDriver
 
 T = TypeVar("T")
 
@@ -121,6 +123,8 @@ class SqlStore(Store):
             await sqlite.start(migrate.upgrade_sqlite)
             driver = sqlite
         else:
+            from convoledger.store.sql.pg_driver import PgDriver
+
             await migrate.upgrade_postgres(self.url)
             pg = PgDriver(migrate.asyncpg_dsn(self.url), st, codec, max_size=self.pool_size)
             await pg.start()
@@ -340,20 +344,47 @@ class SqlStore(Store):
         """See ``Store.append_messages``: seqs reserved and rows inserted in one transaction."""
         batch = prepare.prepare_batch(conversation_id, messages)
         driver = self._open_driver()
-        if batch and isinstance(driver, PgDriver):
+        if batch and not isinstance(driver, SqliteDriver):
             plan = ops.append_plan(self._st, self._codec, owner_id, conversation_id, batch, utcnow())
-            if outbox.current_context():  # the slow paths run in a greenlet: carry the context
-                run = contextvars.copy_context().run
-                when_empty, on_violation = plan.when_empty, plan.on_violation
-                plan = dataclasses.replace(
-                    plan,
-                    when_empty=lambda cx: run(when_empty, cx),
-                    on_violation=lambda cx, exc: run(on_violation, cx, exc),
-                )
-            stored = await driver.write(plan)
-            self._events_committed(owner_id)
-            return stored
+            return await self._pg_append(driver, owner_id, plan)
         return await self._run(ops.append_messages, owner_id, conversation_id, batch, utcnow(), write=True)
+
+    async def _pg_append(
+        self, driver: PgDriver, owner_id: str, plan: StatementPlan[list[MessageRecord]]
+    ) -> list[MessageRecord]:
+        if outbox.current_context():  # the slow paths run in a greenlet: carry the context
+            run = contextvars.copy_context().run
+            when_empty, on_violation = plan.when_empty, plan.on_violation
+            plan = dataclasses.replace(
+                plan,
+                when_empty=lambda cx: run(when_empty, cx),
+                on_violation=lambda cx, exc: run(on_violation, cx, exc),
+            )
+        stored = await driver.write(plan)
+        self._events_committed(owner_id)
+        return stored
+
+    async def append_to_ref(
+        self,
+        owner_id: str,
+        ref: str,
+        messages: Sequence[MessageRecord],
+        token_counts: Sequence[int | None] | None = None,
+    ) -> list[MessageRecord]:
+        """See ``Store.append_to_ref``. SQLite: resolved and appended in one hop to the writer
+        lane. PostgreSQL: appended by id in one statement; only when no conversation has that id
+        is the reference resolved (session_id, session_key) and the append run again. The
+        token counts go into the one validating copy of each message (``prepare.prepare_batch``)."""
+        batch = prepare.prepare_batch(ref, messages, token_counts)
+        driver = self._open_driver()
+        now = utcnow()
+        if batch and not isinstance(driver, SqliteDriver):
+            plan = ops.append_plan(self._st, self._codec, owner_id, ref, batch, now)
+            plan = dataclasses.replace(
+                plan, when_empty=functools.partial(ops.append_to_ref_refused, owner_id, ref, batch, now)
+            )
+            return await self._pg_append(driver, owner_id, plan)
+        return await self._run(ops.append_to_ref, owner_id, ref, batch, now, write=True)
 
     async def get_message(self, owner_id: str, conversation_id: str, message_id: str) -> MessageRecord:
         """See ``Store.get_message``."""
@@ -367,6 +398,26 @@ class SqlStore(Store):
         if query.search is not None:
             await self._open_driver().prepare_search()
         return await self._read(ops.list_messages(self._st, self._codec, owner_id, conversation_id, query))
+
+    async def list_messages_by_ref(
+        self, owner_id: str, ref: str, query: MessageQuery
+    ) -> list[MessageRecord] | None:
+        """See ``Store.list_messages_by_ref``: one statement (``statements.ref_root_pk``)."""
+        _check_message_query(query)
+        if query.search is not None:
+            await self._open_driver().prepare_search()
+        return await self._read(ops.list_messages_by_ref(self._st, self._codec, owner_id, ref, query))
+
+    async def page_by_ref(
+        self, owner_id: str, ref: str, window: MessageQuery, filters: MessageQuery
+    ) -> tuple[list[MessageRecord], int] | None:
+        """See ``Store.page_by_ref``: the page and the count in one read transaction (one hop
+        to SQLite's reader lane; on PostgreSQL two statements on one connection)."""
+        _check_message_query(window)
+        _check_message_query(filters)
+        if window.search is not None or filters.search is not None:
+            await self._open_driver().prepare_search()
+        return await self._run(ops.page_by_ref, owner_id, ref, window, filters)
 
     async def count_messages_in(
         self,
