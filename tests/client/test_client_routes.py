@@ -27,7 +27,8 @@ NOT_CLIENT_ROUTES = {
     ("GET", "/redoc"),
     ("GET", "/"),
 }
-NOT_CLIENT_MOUNTS = {"/ui"}
+#: Static files, not API routes: the browser UI and the offline assets of /docs and /redoc.
+NOT_CLIENT_MOUNTS = {"/ui", "/static-offline-docs"}
 
 
 def app_routes() -> set[tuple[str, str]]:
