@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from convoledger.models.records import MAX_INT64, MessageRecord
-from convoledger.models.storable import UnstorableText, check_storable, find_nul
+from convoledger.models.storable import UnstorableText, check_storable, find_nul, may_hold_nul
 from convoledger.models.timeutil import MAX_DATETIME, MIN_DATETIME, check_in_range, ensure_utc
 
 
@@ -75,3 +75,26 @@ def test_counts_are_int64() -> None:
         MessageRecord(role="user", seq=MAX_INT64 + 1)
     with pytest.raises(ValidationError):
         MessageRecord(role="user", seq=-1)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(alphabet="a\x00\\u0"),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(alphabet="k\x00\\u0", max_size=4), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_json_values)
+def test_the_one_pass_check_never_misses_a_nul(value: object) -> None:
+    """``may_hold_nul`` (the fast pre-check of ``check_storable``) answers True whenever the
+    field-by-field walk finds a NUL, also for texts holding a literal backslash-u-0000."""
+    if find_nul(value) is not None:
+        assert may_hold_nul(value)
+    record = MessageRecord(role="user", content="ok", extra_data={"v": value})
+    if find_nul(record) is not None:
+        assert may_hold_nul(record)
+        with pytest.raises(UnstorableText):
+            check_storable(record, "")
+    else:
+        check_storable(record, "")
