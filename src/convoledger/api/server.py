@@ -30,15 +30,41 @@ from convoledger.settings import Settings
 HEADER_LIMIT_BYTES = 16 * 1024
 
 
-class HeadTimeoutH11Protocol(H11Protocol):
+class _HeadDeadline:
+    """The head deadline shared by both protocols: ``_arm_head_timer`` starts a fixed deadline
+    of ``_head_timeout()`` seconds (re-arming replaces it), ``_cancel_head_timer`` clears it;
+    on expiry the connection is closed when ``_head_incomplete()`` still holds."""
+
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def _head_timeout(self) -> float:
+        raise NotImplementedError
+
+    def _head_incomplete(self) -> bool:
+        raise NotImplementedError
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self._head_timer = self.loop.call_later(self._head_timeout(), self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._head_incomplete() and not self.transport.is_closing():
+            self.transport.close()
+
+
+class HeadTimeoutH11Protocol(_HeadDeadline, H11Protocol):
     """uvicorn's h11 protocol with a deadline for each request head (``header_timeout`` s):
     a connection whose head is not complete by then is closed without an answer."""
 
     header_timeout: float = 10.0
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -50,24 +76,16 @@ class HeadTimeoutH11Protocol(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self.conn.their_state is h11.IDLE:
-            self._arm_head_timer()  # the head of the next request is still incomplete
-        else:
+        if not self._head_incomplete():
             self._cancel_head_timer()
+        elif self._head_timer is None:
+            self._arm_head_timer()  # the head of the next request is still incomplete
 
-    def _arm_head_timer(self) -> None:
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
+    def _head_timeout(self) -> float:
+        return self.header_timeout
 
-    def _cancel_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-
-    def _head_timed_out(self) -> None:
-        self._head_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            self.transport.close()
+    def _head_incomplete(self) -> bool:
+        return bool(self.conn.their_state is h11.IDLE)
 
 
 def protocol_class(header_timeout: float) -> type[HeadTimeoutH11Protocol]:
@@ -86,17 +104,15 @@ def configured_header_timeout() -> float:
     return Settings().header_timeout
 
 
-class HeadTimeoutHttpToolsProtocol(HttpToolsProtocol):
+class HeadTimeoutHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
     """uvicorn's httptools protocol (the fast C parser, used when ``httptools`` is installed)
     with the same head deadline as ``HeadTimeoutH11Protocol``: armed when the connection opens
     and when a response completes with no request queued behind it, cleared when a request's
-    headers are complete; on expiry a connection still inside a request head is closed. The
-    deadline is ``configured_header_timeout()`` (an importable class, so ``--workers`` can name
-    it)."""
+    headers are complete. The deadline is ``configured_header_timeout()`` (an importable class,
+    so ``--workers`` can name it)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._head_timer: asyncio.TimerHandle | None = None
         self._in_head = True
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -122,19 +138,11 @@ class HeadTimeoutHttpToolsProtocol(HttpToolsProtocol):
             self._in_head = True  # waiting for the next request's head
             self._arm_head_timer()
 
-    def _arm_head_timer(self) -> None:
-        self._cancel_head_timer()
-        self._head_timer = self.loop.call_later(configured_header_timeout(), self._head_timed_out)
+    def _head_timeout(self) -> float:
+        return configured_header_timeout()
 
-    def _cancel_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-
-    def _head_timed_out(self) -> None:
-        self._head_timer = None
-        if self._in_head and not self.transport.is_closing():
-            self.transport.close()
+    def _head_incomplete(self) -> bool:
+        return self._in_head
 
 
 class ConfiguredH11Protocol(HeadTimeoutH11Protocol):
