@@ -36,7 +36,7 @@ def port(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.setenv("CONVOLEDGER_HEADER_TIMEOUT", "1")
     server.configured_header_timeout.cache_clear()
     protocol: Any = (
-        server.HeadTimeoutHttpToolsProtocol if request.param == "httptools" else server.protocol_class(1.0)
+        server.HeadTimeoutHttpToolsProtocol if request.param == "httptools" else server.HeadTimeoutH11Protocol
     )
     chosen = _free_port()
     config = uvicorn.Config(

@@ -3,7 +3,8 @@
 uvicorn closes idle keep-alive connections (``timeout_keep_alive``), bounds the request head
 (h11 ``max_incomplete_event_size``) and the number of connections (``limit_concurrency``), but
 it never times out a connection that has sent nothing, or only part of its request head.
-``HeadTimeoutH11Protocol`` adds that: from the moment a connection opens, or a keep-alive
+``HeadTimeoutHttpToolsProtocol`` (the parser ``serve`` runs) and ``HeadTimeoutH11Protocol`` (its
+fallback) add that: from the moment a connection opens, or a keep-alive
 connection starts its next request, the whole request head must arrive within
 ``header_timeout`` seconds (a fixed deadline, not reset by each byte, so a slowloris client
 trickling one header line at a time is closed too). Body stalls are the app's
@@ -61,10 +62,9 @@ class _HeadDeadline:
 
 
 class HeadTimeoutH11Protocol(_HeadDeadline, H11Protocol):
-    """uvicorn's h11 protocol with a deadline for each request head (``header_timeout`` s):
-    a connection whose head is not complete by then is closed without an answer."""
-
-    header_timeout: float = 10.0
+    """uvicorn's h11 protocol (the fallback when ``httptools`` is missing) with a deadline for
+    each request head (``configured_header_timeout()`` seconds): a connection whose head is not
+    complete by then is closed without an answer."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -82,18 +82,10 @@ class HeadTimeoutH11Protocol(_HeadDeadline, H11Protocol):
             self._arm_head_timer()  # the head of the next request is still incomplete
 
     def _head_timeout(self) -> float:
-        return self.header_timeout
+        return configured_header_timeout()
 
     def _head_incomplete(self) -> bool:
         return bool(self.conn.their_state is h11.IDLE)
-
-
-def protocol_class(header_timeout: float) -> type[HeadTimeoutH11Protocol]:
-    """A ``HeadTimeoutH11Protocol`` subclass with this ``header_timeout`` (seconds, > 0;
-    ``ValueError`` otherwise), to pass to uvicorn as ``http=``."""
-    if header_timeout <= 0:
-        raise ValueError(f"header_timeout must be > 0 seconds, got {header_timeout}")
-    return type("ConvoledgerH11Protocol", (HeadTimeoutH11Protocol,), {"header_timeout": header_timeout})
 
 
 @functools.cache
@@ -145,22 +137,13 @@ class HeadTimeoutHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
         return self._in_head
 
 
-class ConfiguredH11Protocol(HeadTimeoutH11Protocol):
-    """``HeadTimeoutH11Protocol`` with ``configured_header_timeout()`` (importable by name, for
-    worker processes; used when ``httptools`` is not installed)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.header_timeout = configured_header_timeout()
-
-
 def http_protocol_name() -> str:
     """The import string of the HTTP protocol ``serve`` runs: the httptools one when
     ``httptools`` is installed (a default dependency; ~30 % more requests/s than h11 measured
     with ``../shared/bench/http``, issue 15), else the h11 one."""
     if importlib.util.find_spec("httptools") is not None:
         return f"{__name__}:HeadTimeoutHttpToolsProtocol"
-    return f"{__name__}:ConfiguredH11Protocol"
+    return f"{__name__}:HeadTimeoutH11Protocol"
 
 
 #: The app factory each server process calls (``create_served_app``).
