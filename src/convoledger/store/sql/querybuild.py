@@ -310,7 +310,9 @@ def _window(
     def build() -> sa.Select[Any]:
         cols = list(st.msg_cols)
         if by_ref:  # which conversation the reference named: its id, after the message columns
-            cols.append(sa.select(C.c.id).where(C.c.pk == M.c.conversation_pk).scalar_subquery())
+            # (not correlated with the message row: evaluated once per statement, where a
+            # per-row lookup cost ~0.4 µs a row on SQLite)
+            cols.append(sa.select(C.c.id).where(C.c.pk == ref_root_pk()).scalar_subquery())
         stmt = sa.select(*cols).where(*_build_conditions(st, shape))
         if window == ("last",):
             return stmt.order_by(M.c.seq.desc()).limit(_window_bound(st, "last", shape))
