@@ -295,7 +295,9 @@ async def _with_ledger(
     except OSError as exc:  # the database server does not answer
         raise OSError(f"cannot open the ledger at {display_url(url)}: {exc}") from exc
     try:
-        await ledger.open()
+        # no tokenizer warm-up: most commands append nothing, and those that do load it when
+        # they first count (a command pays ~0.3 s either way, `user create` would for nothing)
+        await ledger.open(warm_up=False)
     except OSError as exc:  # the database server does not answer, a directory is not writable
         await ledger.close()
         raise OSError(f"cannot open the ledger at {display_url(url)}: {exc}") from exc
