@@ -20,7 +20,8 @@ async def test_open_loads_the_tokenizer_and_the_first_append_counts_with_it(
         assert loaded is not None
         conv, _ = await ledger.get_or_create_conversation(ConversationRecord(owner_id="warm", session_id="s"))
         stored = await ledger.append(conv, MessageRecord(role="user", content="hello there"))
-        assert stored.token_count == tokens.count_message_tokens(stored.model_copy(update={"token_count": None}))
+        uncounted = stored.model_copy(update={"token_count": None})
+        assert stored.token_count == tokens.count_message_tokens(uncounted)
         assert tokens._encoding is loaded  # the warm encoding was used, not a second one
     finally:
         await ledger.close()
