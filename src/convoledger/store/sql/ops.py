@@ -802,7 +802,7 @@ def list_messages_by_ref(
     decode = codec.message
 
     def finish(rows: list[Sequence[Any]]) -> list[MessageRecord]:
-        conversation_id = rows[0][-1]
+        conversation_id = rows[0][-1] or ref  # NULL: the reference is the id (ref_other_id)
         ordered = reversed(rows) if newest_first else rows
         return [decode(r, conversation_id) for r in ordered]
 

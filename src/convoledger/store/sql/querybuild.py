@@ -30,7 +30,18 @@ from convoledger.models.timeutil import ensure_utc
 from convoledger.store.base import ConversationQuery, MessageQuery
 from convoledger.store.sql.codec import Codec
 from convoledger.store.sql.search import search_condition, search_parameter
-from convoledger.store.sql.statements import CONV_COLS, C, M, P, Q, Statements, bp, owned_pk, ref_root_pk
+from convoledger.store.sql.statements import (
+    CONV_COLS,
+    C,
+    M,
+    P,
+    Q,
+    Statements,
+    bp,
+    owned_pk,
+    ref_other_id,
+    ref_root_pk,
+)
 
 
 def _ts(codec: Codec, value: datetime) -> Any:
@@ -309,10 +320,10 @@ def _window(
 
     def build() -> sa.Select[Any]:
         cols = list(st.msg_cols)
-        if by_ref:  # which conversation the reference named: its id, after the message columns
-            # (not correlated with the message row: evaluated once per statement, where a
-            # per-row lookup cost ~0.4 µs a row on SQLite)
-            cols.append(sa.select(C.c.id).where(C.c.pk == ref_root_pk()).scalar_subquery())
+        if by_ref:  # which conversation the reference named, after the message columns: NULL
+            # when the reference is its id (``statements.ref_other_id``; evaluated once per
+            # statement, not correlated with the row)
+            cols.append(ref_other_id())
         stmt = sa.select(*cols).where(*_build_conditions(st, shape))
         if window == ("last",):
             return stmt.order_by(M.c.seq.desc()).limit(_window_bound(st, "last", shape))

