@@ -3,9 +3,10 @@
 The event table (``Store.list_events``) is the only source of events; the hub only says *when*
 to read it again. Wake-ups come from, by configuration:
 
-- PostgreSQL: ``LISTEN convoledger_events`` on a dedicated asyncpg connection. Migration
-  ``0005_events`` makes every INSERT into ``ledger_events`` send ``NOTIFY`` at commit, whichever
-  process (or tool) wrote it, so several ``serve`` processes on one database wake each other;
+- PostgreSQL: ``LISTEN convoledger_events`` on a dedicated asyncpg connection. Every store
+  statement or transaction that writes ``ledger_events`` also runs ``pg_notify`` (delivered at
+  commit; ``store/sql/outbox_sql.py``), so several ``serve`` processes on one database wake each
+  other;
 - Redis pub/sub (when a Redis URL is configured and the store is not PostgreSQL): this process
   publishes on ``<prefix>events`` after each of its own commits and subscribes to the same
   channel, so processes sharing a SQLite or JSON-files ledger and a Redis wake each other;
@@ -22,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -32,23 +32,16 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from convoledger.store.base import Store
+from convoledger.store.outbox import PG_CHANNEL, owner_key
 
 log = logging.getLogger(__name__)
 
-#: The PostgreSQL channel the ``ledger_events`` trigger notifies (migration ``0005_events``).
-PG_CHANNEL = "convoledger_events"
 #: Seconds between reconnection attempts of a lost LISTEN connection or Redis subscription.
 RECONNECT_SECONDS = 2.0
 
 
 def _set_on_termination(flag: asyncio.Event, _conn: Any) -> None:
     flag.set()
-
-
-def owner_key(owner_id: str) -> str:
-    """The account as named on notification channels: hex SHA-256 of its UTF-8 id (the same
-    digest the PostgreSQL trigger computes)."""
-    return hashlib.sha256(owner_id.encode("utf-8")).hexdigest()
 
 
 class Subscription:

@@ -12,7 +12,9 @@ backend-neutral lives here:
   deleting conversations (``with event_context(actor="retention", policy="max_session_age"):
   await store.delete_conversation(...)``) — the ``conversation.deleted`` events then carry it;
 - ``annotate``: the drafts with the current context applied (called by the backends);
-- ``select_events``: the keyset window over an id-ordered list (memory and JSON-files).
+- ``select_events``: the keyset window over an id-ordered list (memory and JSON-files);
+- ``PG_CHANNEL`` and ``owner_key``: how a commit names its account on a notification channel
+  (PostgreSQL ``NOTIFY``, Redis pub/sub).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from __future__ import annotations
 import bisect
 import contextlib
 import contextvars
+import functools
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -28,6 +32,18 @@ from typing import Any
 import orjson
 
 from convoledger.models.events import MAX_EVENT_PAGE, EventDraft, EventRecord, check_kind
+
+#: The PostgreSQL channel every commit that writes events notifies (``NOTIFY convoledger_events``,
+#: payload ``owner_key``); ``events.hub`` listens on it.
+PG_CHANNEL = "convoledger_events"
+
+
+@functools.lru_cache(maxsize=1024)
+def owner_key(owner_id: str) -> str:
+    """The account as named on notification channels: the hex SHA-256 of its UTF-8 id (64
+    characters, well under NOTIFY's 8,000-byte payload limit, and no account id on the wire)."""
+    return hashlib.sha256(owner_id.encode("utf-8")).hexdigest()
+
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _CONTEXT: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(

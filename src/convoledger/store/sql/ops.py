@@ -47,6 +47,7 @@ from convoledger.store.base import (
     MessageQuery,
     OwnerStats,
 )
+from convoledger.store.outbox import owner_key
 from convoledger.store.sql.codec import MESSAGE_COLUMNS, Codec, dump_json
 from convoledger.store.sql.cx import (
     Cx,
@@ -691,6 +692,7 @@ def append_plan(
         "owner_id": owner_id,
         "conversation_id": conversation_id,
         "ev_extra": _event_extra(),
+        "ev_owner_key": owner_key(owner_id),
     }
     if n == 1:
         stmt = st.msg_append_pg_one

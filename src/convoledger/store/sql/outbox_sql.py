@@ -43,11 +43,11 @@ from sqlalchemy.dialects import sqlite as sqlite_dialects
 from convoledger.models.events import EventDraft, EventRecord
 from convoledger.models.timeutil import utcnow
 from convoledger.store import outbox
-from convoledger.store.outbox import EventQuery
+from convoledger.store.outbox import EventQuery, owner_key
 from convoledger.store.sql import schema
 from convoledger.store.sql.codec import Codec, dump_json
 from convoledger.store.sql.cx import Cx, ReadPlan
-from convoledger.store.sql.statements import Statements
+from convoledger.store.sql.statements import Statements, pg_notify_events
 
 bp = sa.bindparam
 EV = schema.ledger_events
@@ -73,7 +73,14 @@ class EventStatements:
     def __init__(self, st: Statements) -> None:
         q = st.q
         cols = [EV.c[n] for n in EVENT_COLUMNS]
-        self.reserve = q(counter_upsert(st.dialect_name).returning(EC.c.last_id))
+        reserve = counter_upsert(st.dialect_name).returning(EC.c.last_id)
+        if st.is_pg:
+            # ... and, on PostgreSQL, wake the account's live streams at commit (``events.hub``;
+            # SQLite's other processes learn of commits by polling or Redis)
+            moved = reserve.cte("moved")
+            self.reserve = q(sa.select(moved.c.last_id, pg_notify_events("owner_key")))
+        else:
+            self.reserve = q(reserve)
         self.insert = q(sa.insert(EV).inline(), EVENT_COLUMNS)
         window = sa.select(*cols).where(
             EV.c.owner_id == bp("owner_id"), EV.c.id > bp("after_id", type_=sa.BigInteger())
@@ -100,7 +107,7 @@ def record_events(cx: Cx, owner_id: str, drafts: Sequence[EventDraft], now: date
         return
     es = event_statements(cx.st)
     drafts = outbox.annotate(drafts)
-    row = cx.first(es.reserve, {"owner_id": owner_id, "n": len(drafts)})
+    row = cx.first(es.reserve, {"owner_id": owner_id, "n": len(drafts), "owner_key": owner_key(owner_id)})
     assert row is not None
     base = int(row[0]) - len(drafts)
     at = cx.codec.ts_in(now or utcnow())

@@ -389,11 +389,6 @@ maintenance_leases = sa.Table(
     sa.Column("expires_at", timestamp(), nullable=False),
 )
 
-#: PostgreSQL objects of revision 0003 not described by ``metadata``: the statement trigger on
-#: ``ledger_events`` that sends ``NOTIFY convoledger_events`` (payload: hex SHA-256 of the
-#: owner id) at commit, and its function.
-EVENT_NOTIFY_OBJECTS = frozenset({"ledger_events_notify", "convoledger_notify_events"})
-
 #: Dialect-specific search objects created by the migrations but not described by ``metadata``
 #: (see ``search.py``): the SQLite FTS5 table, its shadow tables, triggers and watermark table
 #: (``messages_fts_ai`` existed up to revision 0001); the PostgreSQL GIN index on

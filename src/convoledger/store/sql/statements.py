@@ -24,6 +24,7 @@ from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
+from convoledger.store.outbox import PG_CHANNEL
 from convoledger.store.sql import schema
 from convoledger.store.sql.codec import (
     CONVERSATION_COLUMNS,
@@ -278,12 +279,19 @@ def _append_events(
     return ec, ev
 
 
+def pg_notify_events(param: str) -> sa.ColumnElement[Any]:
+    """``pg_notify('convoledger_events', :<param>)`` (``param`` names the bound ``owner_key``):
+    selected once by each statement that writes events, so the account's live streams wake at
+    commit exactly when events were written (``outbox_sql.py``, ``events.hub``)."""
+    return sa.func.pg_notify(sa.literal_column(f"'{PG_CHANNEL}'"), bp(param, type_=sa.Text()))
+
+
 def _append_cte(owner_conv: sa.ColumnElement[bool]) -> sa.Select[Any]:
     """PostgreSQL append in one statement: ``WITH r AS (reservation RETURNING pk, last_seq),
     ins AS (INSERT … SELECT … FROM r JOIN unnest(arrays) WITH ORDINALITY), ec/ev (the outbox:
-    ``_append_events``) SELECT pk, last_seq FROM r``. No row when the conversation is missing or
-    not active (nothing inserted then); a duplicate message id fails the whole statement (nothing
-    reserved)."""
+    ``_append_events``) SELECT pk, last_seq, pg_notify(…) FROM r`` (``pg_notify_events``). No row
+    when the conversation is missing or not active (nothing inserted then); a duplicate message id
+    fails the whole statement (nothing reserved)."""
     from sqlalchemy.dialects.postgresql import ARRAY
 
     def element(name: str) -> sa.types.TypeEngine[Any]:
@@ -306,7 +314,8 @@ def _append_cte(owner_conv: sa.ColumnElement[bool]) -> sa.Select[Any]:
     rows = sa.select(r.c.pk, r.c.last_seq - n + u.c.ord, *values).select_from(r).join(u, sa.true())
     ins = sa.insert(M).from_select(list(MESSAGE_COLUMNS), rows).cte("ins")
     ec, ev = _append_events(r, lambda name: u.c[name], u.c.ord, u)
-    return sa.select(r.c.pk, r.c.last_seq).add_cte(ins).add_cte(ec).add_cte(ev)
+    notify = pg_notify_events("ev_owner_key")
+    return sa.select(r.c.pk, r.c.last_seq, notify).add_cte(ins).add_cte(ec).add_cte(ev)
 
 
 def _append_one_cte(owner_conv: sa.ColumnElement[bool]) -> sa.Select[Any]:
@@ -324,7 +333,8 @@ def _append_one_cte(owner_conv: sa.ColumnElement[bool]) -> sa.Select[Any]:
     rows = sa.select(r.c.pk, r.c.last_seq, *(param(n) for n in APPEND_PAYLOAD_COLUMNS)).select_from(r)
     ins = sa.insert(M).from_select(list(MESSAGE_COLUMNS), rows).cte("ins")
     ec, ev = _append_events(r, param, sa.literal_column("1", sa.BigInteger()), None)
-    return sa.select(r.c.pk, r.c.last_seq).add_cte(ins).add_cte(ec).add_cte(ev)
+    notify = pg_notify_events("ev_owner_key")
+    return sa.select(r.c.pk, r.c.last_seq, notify).add_cte(ins).add_cte(ec).add_cte(ev)
 
 
 @functools.cache
