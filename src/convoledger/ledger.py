@@ -521,15 +521,10 @@ class Ledger:
         for index, message in enumerate(records):
             check_storable(message, f"messages[{index}]" if len(records) > 1 else "")
         counts = await _token_counts(records)
+        # The counts go into the store's own validating copy of each message (one copy per
+        # message, issue 15); a reference is resolved where the append runs (one trip).
         if isinstance(ref, ConversationRecord):
-            if counts is not None:
-                records = [
-                    r if n is None else r.model_copy(update={"token_count": n})
-                    for r, n in zip(records, counts, strict=True)
-                ]
-            return await self.store.append_messages(self.owner, ref.id, records)
-        # The reference is resolved where the append runs (one trip; issue 15), and the counts
-        # go into the store's own validating copy of each message.
+            return await self.store.append_messages(self.owner, ref.id, records, counts)
         return await self.store.append_to_ref(self.owner, ref, records, counts)
 
     @staticmethod

@@ -86,6 +86,18 @@ async def test_batch_gets_consecutive_seqs_in_batch_order(store: Store, owner: s
     assert (got.message_count, got.last_seq) == (5, 5)
 
 
+async def test_token_counts_fill_in_only_the_messages_without_one(store: Store, owner: str) -> None:
+    cid = await new_conv(store, owner)
+    given = [msg("a"), msg("b", token_count=40), msg("c")]
+    stored = await store.append_messages(owner, cid, given, [11, 99, None])
+    assert [m.token_count for m in stored] == [11, 40, None]
+    assert [m.token_count for m in await store.list_messages(owner, cid, ALL)] == [11, 40, None]
+    assert [m.token_count for m in given] == [None, 40, None]  # the caller's records are not changed
+    with pytest.raises(ValueError, match="2 token counts for 1 messages"):
+        await store.append_messages(owner, cid, [msg("d")], [1, 2])
+    assert await contents(store, owner, cid) == list("abc")
+
+
 async def test_real_tool_calling_trajectory_round_trips(store: Store, owner: str) -> None:
     traj = tau_bench_trajectory()
     cid = await new_conv(store, owner)

@@ -52,9 +52,13 @@ class SpyStore(MemoryStore):
         return await super().get_message(owner_id, conversation_id, message_id)
 
     async def append_messages(
-        self, owner_id: str, conversation_id: str, messages: Sequence[MessageRecord]
+        self,
+        owner_id: str,
+        conversation_id: str,
+        messages: Sequence[MessageRecord],
+        token_counts: Sequence[int | None] | None = None,
     ) -> list[MessageRecord]:
-        result = await super().append_messages(owner_id, conversation_id, messages)
+        result = await super().append_messages(owner_id, conversation_id, messages, token_counts)
         if self.after_append is not None:
             await self.after_append()
         return result

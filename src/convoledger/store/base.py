@@ -305,15 +305,23 @@ class Store(abc.ABC):
     # -- messages -----------------------------------------------------------------------------
     @abc.abstractmethod
     async def append_messages(
-        self, owner_id: str, conversation_id: str, messages: Sequence[MessageRecord]
+        self,
+        owner_id: str,
+        conversation_id: str,
+        messages: Sequence[MessageRecord],
+        token_counts: Sequence[int | None] | None = None,
     ) -> list[MessageRecord]:
         """Append a batch atomically; return the stored messages (with ``seq`` and
-        ``conversation_id`` set) in batch order. Idempotent per message id (invariant 4): ids
-        already stored return the stored message; a batch repeating one id twice is a
-        ``ValueError``. ``ConversationNotActive`` unless the status is ``active``. Updates the
-        conversation's ``message_count``, ``last_seq``, ``updated_at`` and ``last_activity_at``
-        (= the latest ``created_at`` among the conversation's messages), the two times in steps
-        of at least 1 s (``querying.activity_after_append``)."""
+        ``conversation_id`` set) in batch order. ``token_counts`` (one per message, or ``None``;
+        ``ValueError`` for another length) fill in the ``token_count`` of the messages that have
+        none, in the store's own validated copy of each (``querying.with_token_counts``: the
+        ``Ledger`` counts at write time, and a message is copied once on its way, issue 15).
+        Idempotent per message id (invariant 4): ids already stored return the stored message; a
+        batch repeating one id twice is a ``ValueError``. ``ConversationNotActive`` unless the
+        status is ``active``. Updates the conversation's ``message_count``, ``last_seq``,
+        ``updated_at`` and ``last_activity_at`` (= the latest ``created_at`` among the
+        conversation's messages), the two times in steps of at least 1 s
+        (``querying.activity_after_append``)."""
 
     @abc.abstractmethod
     async def get_message(self, owner_id: str, conversation_id: str, message_id: str) -> MessageRecord:
@@ -347,16 +355,8 @@ class Store(abc.ABC):
         messages that have none."""
         from convoledger.errors import NotFound
 
-        if token_counts is not None:
-            if len(token_counts) != len(messages):
-                raise ValueError(f"{len(token_counts)} token counts for {len(messages)} messages")
-            messages = [
-                m.model_copy(update={"token_count": n})
-                if n is not None and isinstance(m, MessageRecord) and m.token_count is None
-                else m
-                for m, n in zip(messages, token_counts, strict=True)
-            ]
-
+        if token_counts is not None and len(token_counts) != len(messages):
+            raise ValueError(f"{len(token_counts)} token counts for {len(messages)} messages")
         try:
             conversation_id = (await self.get_conversation(owner_id, ref)).id
         except NotFound:
@@ -366,7 +366,7 @@ class Store(abc.ABC):
             if found is None:
                 raise
             conversation_id = found.id
-        return await self.append_messages(owner_id, conversation_id, messages)
+        return await self.append_messages(owner_id, conversation_id, messages, token_counts)
 
     async def list_messages_by_ref(
         self, owner_id: str, ref: str, query: MessageQuery

@@ -920,7 +920,11 @@ class JsonFilesStore(Store):
         return log
 
     async def append_messages(
-        self, owner_id: str, conversation_id: str, messages: Sequence[MessageRecord]
+        self,
+        owner_id: str,
+        conversation_id: str,
+        messages: Sequence[MessageRecord],
+        token_counts: Sequence[int | None] | None = None,
     ) -> list[MessageRecord]:
         """See ``Store.append_messages``: validated first, then seq assigned from the state on
         disk under the conversation's file lock, and committed in one ``conversation.json``
@@ -931,7 +935,7 @@ class JsonFilesStore(Store):
         them at once, in arrival order (one set of fsyncs for many appends). Each batch stays
         atomic and gets consecutive seqs; every caller gets its own batch's result.
         """
-        batch = q.prepare_batch(conversation_id, messages)
+        batch = q.prepare_batch(conversation_id, q.with_token_counts(messages, token_counts))
         q.check_owner(owner_id)
         key = (owner_id, conversation_id)
         mine: asyncio.Future[list[MessageRecord]] = asyncio.get_running_loop().create_future()

@@ -351,10 +351,14 @@ class MemoryStore(Store):
 
     # -- messages -------------------------------------------------------------------------------
     async def append_messages(
-        self, owner_id: str, conversation_id: str, messages: Sequence[MessageRecord]
+        self,
+        owner_id: str,
+        conversation_id: str,
+        messages: Sequence[MessageRecord],
+        token_counts: Sequence[int | None] | None = None,
     ) -> list[MessageRecord]:
         """See ``Store.append_messages``: validated first, then seq assigned under the lock."""
-        batch = q.prepare_batch(conversation_id, messages)
+        batch = q.prepare_batch(conversation_id, q.with_token_counts(messages, token_counts))
         async with self._locked(owner_id, conversation_id) as state:
             # Everything below runs without yielding: the batch is committed whole or not at all.
             if not state.record.is_active:

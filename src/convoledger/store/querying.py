@@ -438,6 +438,25 @@ def api_key_order(key: ApiKey) -> tuple[datetime, str]:
     return (key.created_at or datetime.min.replace(tzinfo=UTC), key.key_hash)
 
 
+def with_token_counts(
+    messages: Sequence[MessageRecord], token_counts: Sequence[int | None] | None
+) -> Sequence[MessageRecord]:
+    """``messages`` with ``token_counts[i]`` filled in where a message has no ``token_count``
+    (copies of those; ``messages`` itself when ``token_counts`` is ``None``). ``ValueError`` when
+    the lengths differ. What ``Store.append_messages`` does with its ``token_counts`` argument
+    (the ``Ledger``'s write-time counts), for stores that copy each message anyway."""
+    if token_counts is None:
+        return messages
+    if len(token_counts) != len(messages):
+        raise ValueError(f"{len(token_counts)} token counts for {len(messages)} messages")
+    return [
+        m.model_copy(update={"token_count": n})
+        if n is not None and isinstance(m, MessageRecord) and m.token_count is None
+        else m
+        for m, n in zip(messages, token_counts, strict=True)
+    ]
+
+
 def prepare_batch(conversation_id: str, messages: Sequence[MessageRecord]) -> list[MessageRecord]:
     """Validate a batch for ``append_messages`` before anything is written (invariant 3).
 

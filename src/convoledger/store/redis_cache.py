@@ -555,13 +555,17 @@ class RedisCachedStore(Store):
 
     # -- messages -----------------------------------------------------------------------------
     async def append_messages(
-        self, owner_id: str, conversation_id: str, messages: Sequence[MessageRecord]
+        self,
+        owner_id: str,
+        conversation_id: str,
+        messages: Sequence[MessageRecord],
+        token_counts: Sequence[int | None] | None = None,
     ) -> list[MessageRecord]:
         """See ``Store.append_messages`` (invalidates)."""
         return await self._write(
             owner_id,
             conversation_id,
-            lambda: self.inner.append_messages(owner_id, conversation_id, messages),
+            lambda: self.inner.append_messages(owner_id, conversation_id, messages, token_counts),
         )
 
     async def get_message(self, owner_id: str, conversation_id: str, message_id: str) -> MessageRecord:

@@ -52,19 +52,6 @@ def _checked(m: object, token_count: int | None = None) -> MessageRecord | None:
     return None
 
 
-def with_token_counts(
-    messages: Sequence[MessageRecord], token_counts: Sequence[int | None]
-) -> list[MessageRecord]:
-    """``messages`` with ``token_counts[i]`` filled in where a message has no ``token_count``
-    (copies; the slow path of ``prepare_batch`` and the stores without one of their own)."""
-    return [
-        m.model_copy(update={"token_count": n})
-        if n is not None and isinstance(m, MessageRecord) and m.token_count is None
-        else m
-        for m, n in zip(messages, token_counts, strict=True)
-    ]
-
-
 def prepare_batch(
     conversation_id: str,
     messages: Sequence[MessageRecord],
@@ -89,9 +76,7 @@ def prepare_batch(
             out.append(v)
         else:
             return out
-    if token_counts is not None:
-        messages = with_token_counts(messages, token_counts)
-    return q.prepare_batch(conversation_id, messages)
+    return q.prepare_batch(conversation_id, q.with_token_counts(messages, token_counts))
 
 
 def prepare_import(

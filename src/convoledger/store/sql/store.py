@@ -339,10 +339,15 @@ class SqlStore(Store):
 
     # -- messages -----------------------------------------------------------------------------
     async def append_messages(
-        self, owner_id: str, conversation_id: str, messages: Sequence[MessageRecord]
+        self,
+        owner_id: str,
+        conversation_id: str,
+        messages: Sequence[MessageRecord],
+        token_counts: Sequence[int | None] | None = None,
     ) -> list[MessageRecord]:
-        """See ``Store.append_messages``: seqs reserved and rows inserted in one transaction."""
-        batch = prepare.prepare_batch(conversation_id, messages)
+        """See ``Store.append_messages``: seqs reserved and rows inserted in one transaction
+        (the token counts go into ``prepare.prepare_batch``'s one validating copy)."""
+        batch = prepare.prepare_batch(conversation_id, messages, token_counts)
         driver = self._open_driver()
         if batch and not isinstance(driver, SqliteDriver):
             plan = ops.append_plan(self._st, self._codec, owner_id, conversation_id, batch, utcnow())
