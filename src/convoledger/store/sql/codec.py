@@ -54,23 +54,24 @@ MESSAGE_COLUMNS: tuple[str, ...] = (
 )
 MESSAGE_READ_COLUMNS: tuple[str, ...] = MESSAGE_COLUMNS[1:-1]
 
-#: SQLite reads pack the columns that plain chat messages leave empty into one: a message row
-#: comes back as ``SQLITE_DENSE_COLUMNS`` then ``json_array(*SQLITE_SPARSE_COLUMNS)``, or NULL
-#: when all of those are NULL (``statements.message_columns``). Measured on chat history, every
-#: selected column costs the sqlite3 module ~80 ns per row: a recent-20 read fetches ~25 %
-#: faster (47 → 36 µs) and a 100-message history ~50 µs faster. JSON columns travel inside the
-#: array as their stored text (decoded once, as unpacked), so no value goes through SQLite's JSON
-#: parser. ``token_count`` is dense: the ``Ledger`` counts every message at write time, so packing
-#: it made every row take the slow path (measured on the peers benchmark's 100-message history:
-#: 223 → 164 µs for the statement, and the Python decode skips ``orjson.loads`` + the unpack).
+#: SQLite reads pack the columns that plain chat messages leave at their empty value (NULL,
+#: ``metadata`` ``'{}'``, the flags 0) into one: a message row comes back as
+#: ``SQLITE_DENSE_COLUMNS`` then ``json_array(*SQLITE_SPARSE_COLUMNS)``, or NULL when all of
+#: those are empty (``statements.message_columns``). Every selected column costs the sqlite3
+#: module 50–140 ns per row (measured on the peers benchmark's 100-message history: 42 µs for
+#: ``content`` alone, +13 µs per text column, +10 µs per integer column). JSON columns travel
+#: inside the array as their stored text (decoded once, as unpacked), so no value goes through
+#: SQLite's JSON parser. ``token_count`` is dense: the ``Ledger`` counts every message at write
+#: time, so packing it made every row take the slow path (223 → 164 µs for that statement, and
+#: the Python decode skipped ``orjson.loads`` + the unpack). Moving ``metadata``, ``pinned`` and
+#: ``redacted`` into the pack took another ~30 µs off it; a message that sets one of them (or any
+#: other packed column, as the framework integrations' ``extra_data`` does) is decoded through
+#: the array, ~1 µs more per row.
 SQLITE_DENSE_COLUMNS: tuple[str, ...] = (
     "seq",
     "id",
     "role",
     "content",
-    "metadata",
-    "pinned",
-    "redacted",
     "created_at",
     "token_count",
 )
@@ -82,6 +83,9 @@ SQLITE_SPARSE_COLUMNS: tuple[str, ...] = (
     "tool_name",
     "tool_calls",
     "extra_data",
+    "metadata",
+    "pinned",
+    "redacted",
     "updated_at",
 )
 
@@ -219,7 +223,7 @@ def _sqlite_message(r: Sequence[Any], conversation_id: str) -> MessageRecord:
 
 def _sqlite_packed_message(r: Sequence[Any], conversation_id: str) -> MessageRecord:
     """SQLite read row (``SQLITE_DENSE_COLUMNS`` + the packed sparse column) → record."""
-    sparse = r[9]
+    sparse = r[6]
     if sparse is None:
         fields = _SPARSE_NULL_FIELDS.copy()
         fields["id"] = r[1]
@@ -227,15 +231,15 @@ def _sqlite_packed_message(r: Sequence[Any], conversation_id: str) -> MessageRec
         fields["seq"] = r[0]
         fields["role"] = r[2]
         fields["content"] = r[3]
-        fields["metadata"] = {} if r[4] == "{}" else _loads(r[4])
-        fields["pinned"] = bool(r[5])
-        fields["redacted"] = bool(r[6])
-        fields["created_at"] = _from_iso(r[7])
-        fields["token_count"] = r[8]
+        fields["metadata"] = {}
+        fields["pinned"] = False
+        fields["redacted"] = False
+        fields["created_at"] = _from_iso(r[4])
+        fields["token_count"] = r[5]
         return _built(fields)
-    # Rare: some sparse column is set. Unpack to the full column order and decode that.
+    # Some packed column is set. Unpack to the full column order and decode that.
     x = _loads(sparse)
-    unpacked = (r[0], r[1], r[2], r[3], *x[:7], r[4], r[8], r[5], r[6], r[7], x[7])
+    unpacked = (r[0], r[1], r[2], r[3], *x[:8], r[5], x[8], x[9], r[4], x[10])
     return _sqlite_message(unpacked, conversation_id)
 
 

@@ -57,6 +57,16 @@ K = schema.api_keys
 CONV_COLS = [C.c.pk, *(C.c[n] for n in CONVERSATION_COLUMNS)]
 
 
+def _is_empty(column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """``column`` holds what a plain chat message leaves in it: ``'{}'`` for ``metadata``, false
+    for the flags, NULL for the rest."""
+    if column.key == "metadata":
+        return column == sa.literal_column("'{}'")
+    if column.key in ("pinned", "redacted"):
+        return column == sa.false()
+    return column.is_(None)
+
+
 def message_columns(dialect_name: str) -> list[sa.ColumnElement[Any]]:
     """What the store selects for a message, as ``Codec.message`` decodes it: the
     ``MESSAGE_READ_COLUMNS`` on PostgreSQL; on SQLite the dense columns then the usually-empty
@@ -66,7 +76,7 @@ def message_columns(dialect_name: str) -> list[sa.ColumnElement[Any]]:
         return [M.c[n] for n in MESSAGE_READ_COLUMNS]
     sparse = [M.c[n] for n in SQLITE_SPARSE_COLUMNS]
     packed = sa.case(
-        (sa.and_(*(c.is_(None) for c in sparse)), sa.null()),
+        (sa.and_(*(_is_empty(c) for c in sparse)), sa.null()),
         else_=sa.func.json_array(*sparse),
     )
     return [*(M.c[n] for n in SQLITE_DENSE_COLUMNS), packed.label("sparse")]
