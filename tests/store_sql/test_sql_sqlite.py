@@ -369,6 +369,11 @@ async def test_plain_rows_read_back_as_independent_validated_records(store: SqlS
         {"sender": "ü-agent", "recipient": None},
         {"message_type": "note", "tool_name": "t", "tool_call_id": "c"},
         {"updated_at": T0 + timedelta(microseconds=1)},
+        {"metadata": {"k": "v"}},
+        {"metadata": {"nested": {"": [None, True]}}},
+        {"pinned": True},
+        {"redacted": True},
+        {"pinned": True, "redacted": True, "metadata": {"a": 1}, "token_count": 3},
     ],
 )
 async def test_reads_unpack_the_sparse_columns_exactly(
