@@ -26,6 +26,13 @@ per-account number, which ``Last-Event-ID`` and the per-account numbering ask fo
 
 SQLite has one writer at a time (``BEGIN IMMEDIATE``), so any counter is in commit order; the
 same statements keep both databases alike.
+
+Waking live streams (``events.hub``): on PostgreSQL the reservation also selects
+``pg_notify('convoledger_events', owner_key)`` (``statements.pg_notify_events``), as does the
+one-statement append, so every commit that writes events sends one notification, delivered at
+commit and never for a rolled-back transaction (migration ``0007_notify_in_statements`` replaced
+the statement trigger that did this, for ~40 µs less per append). SQLite's other processes learn
+of commits through Redis or by polling.
 """
 
 from __future__ import annotations
