@@ -354,9 +354,9 @@ class Store(abc.ABC):
         ``token_counts`` (one per message, or ``None``) fill in the ``token_count`` of the
         messages that have none."""
         from convoledger.errors import NotFound
+        from convoledger.store.querying import check_token_counts  # querying imports this module
 
-        if token_counts is not None and len(token_counts) != len(messages):
-            raise ValueError(f"{len(token_counts)} token counts for {len(messages)} messages")
+        check_token_counts(messages, token_counts)
         try:
             conversation_id = (await self.get_conversation(owner_id, ref)).id
         except NotFound:

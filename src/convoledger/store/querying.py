@@ -438,6 +438,12 @@ def api_key_order(key: ApiKey) -> tuple[datetime, str]:
     return (key.created_at or datetime.min.replace(tzinfo=UTC), key.key_hash)
 
 
+def check_token_counts(messages: Sequence[object], token_counts: Sequence[int | None] | None) -> None:
+    """``ValueError`` unless ``token_counts`` is ``None`` or has one entry per message."""
+    if token_counts is not None and len(token_counts) != len(messages):
+        raise ValueError(f"{len(token_counts)} token counts for {len(messages)} messages")
+
+
 def with_token_counts(
     messages: Sequence[MessageRecord], token_counts: Sequence[int | None] | None
 ) -> Sequence[MessageRecord]:
@@ -445,10 +451,9 @@ def with_token_counts(
     (copies of those; ``messages`` itself when ``token_counts`` is ``None``). ``ValueError`` when
     the lengths differ. What ``Store.append_messages`` does with its ``token_counts`` argument
     (the ``Ledger``'s write-time counts), for stores that copy each message anyway."""
+    check_token_counts(messages, token_counts)
     if token_counts is None:
         return messages
-    if len(token_counts) != len(messages):
-        raise ValueError(f"{len(token_counts)} token counts for {len(messages)} messages")
     return [
         m.model_copy(update={"token_count": n})
         if n is not None and isinstance(m, MessageRecord) and m.token_count is None

@@ -63,8 +63,7 @@ def prepare_batch(
     ``token_counts`` (one per message, as ``Ledger`` computes them at write time) fill in the
     ``token_count`` of messages that have none, inside the one validating copy made here, so a
     message is copied once on its way to the database (issue 15)."""
-    if token_counts is not None and len(token_counts) != len(messages):
-        raise ValueError(f"{len(token_counts)} token counts for {len(messages)} messages")
+    q.check_token_counts(messages, token_counts)
     if isinstance(messages, list | tuple):
         out: list[MessageRecord] = []
         seen: set[str] = set()
