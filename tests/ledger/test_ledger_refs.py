@@ -44,6 +44,18 @@ async def test_an_id_wins_over_another_conversations_session_id(ledger: Ledger) 
     assert await ledger.messages(other) == []
 
 
+async def test_an_inactive_conversations_id_is_not_taken_for_another_ones_session_id(ledger: Ledger) -> None:
+    # the append by id is refused (not active); the fallback resolution must still stop at the id
+    target = await ledger.create_conversation(ConversationRecord(owner_id=ledger.owner))
+    other = await ledger.create_conversation(ConversationRecord(owner_id=ledger.owner, session_id=target.id))
+    await ledger.deactivate(target)
+    with pytest.raises(ConversationNotActive):
+        await ledger.append(target.id, _msg("x"))
+    with pytest.raises(ConversationNotActive):
+        await ledger.append_batch(target.id, [_msg("x"), _msg("y")])
+    assert await ledger.messages(other) == []
+
+
 async def test_a_retried_message_id_through_a_session_reference_stores_nothing_new(ledger: Ledger) -> None:
     await ledger.create_conversation(ConversationRecord(owner_id=ledger.owner, session_id="sid-r"))
     first = await ledger.append("sid-r", _msg("once", id="m-1"))

@@ -630,27 +630,37 @@ def append_messages(
         return []
     if cx.st.is_pg:
         return run_statement_plan(cx, append_plan(cx.st, codec, owner_id, conversation_id, batch, now))
+    stored = _append_if_active(cx, owner_id, conversation_id, batch, now)
+    if stored is None:
+        _check_appendable(cx, owner_id, conversation_id)
+        raise AssertionError("unreachable: an active conversation refused a reservation")
+    return stored
+
+
+def _append_if_active(
+    cx: Cx, owner_id: str, conversation_id: str, batch: Sequence[MessageRecord], now: datetime
+) -> list[MessageRecord] | None:
+    """SQLite: append a prepared, non-empty batch in one write transaction; ``None`` (nothing
+    written) when the owner has no active conversation with id ``conversation_id``."""
+    codec = cx.codec
     payloads = [message_payload(codec, m) for m in batch]
-    stored: list[MessageRecord] = []
     try:
         with cx.write():
             row = _reserve(cx, owner_id, conversation_id, batch, now)
-            if row is not None:
-                pk, base = int(row[0]), int(row[1]) - len(batch)
-                rows = [(pk, base + i, *p) for i, p in enumerate(payloads, start=1)]
-                cx.insert_rows(cx.st.msg_insert, rows)
-                cx.messages_inserted()
-                # Each stored message is decoded once: for its event and for the result.
-                decode = codec.message_from_insert
-                stored = [decode(r, conversation_id) for r in rows]
-                record_events(cx, owner_id, [ev.message_appended_event(m) for m in stored], now)
+            if row is None:
+                return None
+            pk, base = int(row[0]), int(row[1]) - len(batch)
+            rows = [(pk, base + i, *p) for i, p in enumerate(payloads, start=1)]
+            cx.insert_rows(cx.st.msg_insert, rows)
+            cx.messages_inserted()
+            # Each stored message is decoded once: for its event and for the result.
+            decode = codec.message_from_insert
+            stored = [decode(r, conversation_id) for r in rows]
+            record_events(cx, owner_id, [ev.message_appended_event(m) for m in stored], now)
     except IntegrityViolation as exc:
         if not exc.violates("uq_messages_conversation_id"):
             raise
         return _append_with_duplicates(cx, owner_id, conversation_id, batch, payloads, now)
-    if row is None:
-        _check_appendable(cx, owner_id, conversation_id)
-        raise AssertionError("unreachable: an active conversation refused a reservation")
     return stored
 
 
@@ -838,17 +848,29 @@ def resolve_ref(cx: Cx, owner_id: str, ref: str) -> str:
 def append_to_ref(
     cx: Cx, owner_id: str, ref: str, batch: Sequence[MessageRecord], now: datetime
 ) -> list[MessageRecord]:
-    """``append_messages`` to the conversation named by reference ``ref``, resolved on the same
-    connection (one hop on SQLite's writer lane)."""
+    """``append_messages`` to the conversation named by reference ``ref``, on one connection (one
+    hop on SQLite's writer lane).
+
+    A non-empty batch is first appended taking ``ref`` as the id, the reference callers pass most
+    (as PostgreSQL's ``append_plan`` does): the reservation's lookup by ``(owner_id, id)`` then
+    doubles as the resolution, which saves the three-lookup ``conv_ref_id`` statement (measured
+    ~20 µs of a ~450 µs one-message append through the ``Ledger``). Only when no active
+    conversation has that id is ``ref`` resolved (``append_to_ref_refused``)."""
+    if batch and not cx.st.is_pg:
+        stored = _append_if_active(cx, owner_id, ref, batch, now)
+        if stored is not None:
+            return stored
+        return append_to_ref_refused(owner_id, ref, batch, now, cx)
     return append_messages(cx, owner_id, resolve_ref(cx, owner_id, ref), batch, now)
 
 
 def append_to_ref_refused(
     owner_id: str, ref: str, batch: Sequence[MessageRecord], now: datetime, cx: Cx
 ) -> list[MessageRecord]:
-    """PostgreSQL: the one-statement append by id (``append_plan``) wrote nothing, so ``ref`` is
-    not the id of an active conversation: resolve it as a reference and append there, or raise
-    what the conversation's state says (``NotFound``, ``ConversationNotActive``)."""
+    """The append by id (PostgreSQL's ``append_plan``, SQLite's ``_append_if_active``) wrote
+    nothing, so ``ref`` is not the id of an active conversation: resolve it as a reference and
+    append there, or raise what the conversation's state says (``NotFound``,
+    ``ConversationNotActive``)."""
     conversation_id = resolve_ref(cx, owner_id, ref)
     if conversation_id == ref:
         _check_appendable(cx, owner_id, ref)
