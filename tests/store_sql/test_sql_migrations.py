@@ -23,6 +23,7 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 from convoledger.models.records import ConversationRecord, MessageRecord, ProviderCallRecord
 from convoledger.store.base import MessageQuery
+from convoledger.store.outbox import EventQuery
 from convoledger.store.querying import prepare_conversation
 from convoledger.store.sql import SqlStore, head_revision, migrate, upgrade_database
 from convoledger.store.sql.codec import Codec
@@ -317,3 +318,72 @@ async def test_concurrent_first_opens_on_an_empty_postgres_database(
         ]
     finally:
         await conn.close()
+
+
+def _events_table_sql(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'ledger_events'"
+        ).fetchone()
+        return str(row[0])
+    finally:
+        conn.close()
+
+
+def _counter(path: Path, owner: str) -> int | None:
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute(
+            "SELECT last_id FROM ledger_event_counters WHERE owner_id = ?", (owner,)
+        ).fetchone()
+        return None if row is None else int(row[0])
+    finally:
+        conn.close()
+
+
+async def _append_and_list_event_ids(
+    path: Path, owner: str, texts: list[str], *, create: bool = False
+) -> list[int]:
+    """Append ``texts`` to the owner's conversation ``c`` (created first with ``create``) and
+    return every event id of the owner, in order."""
+    store = SqlStore(sqlite_url(path))
+    await store.open()
+    try:
+        if create:
+            await store.create_conversation(owner, ConversationRecord(id="c", owner_id=owner))
+        await store.append_messages(owner, "c", [MessageRecord(role="user", content=t) for t in texts])
+        return [e.id for e in await store.list_events(owner, EventQuery(limit=1000))]
+    finally:
+        await store.close()
+
+
+async def test_revision_0008_events_without_rowid_keep_their_numbering_both_ways(
+    tmp_path: Path, owner: str
+) -> None:
+    path = tmp_path / "ledger.db"
+    ids = await _append_and_list_event_ids(path, owner, ["a", "b", "c"], create=True)
+    assert ids == list(range(1, len(ids) + 1)) and len(ids) >= 4  # created + three appended
+    assert "WITHOUT ROWID" in _events_table_sql(path)
+    assert _counter(path, owner) is None  # the numbering reads, it does not move the counter
+
+    _alembic_sqlite(path, "downgrade", "0007_notify_in_statements")
+    assert "WITHOUT ROWID" not in _events_table_sql(path)
+    assert _counter(path, owner) == ids[-1]  # revision 0007's numbering goes on from here
+    objects = _sqlite_objects(path)
+    assert "ix_ledger_events_owner_conversation_id" in objects["index"]
+
+    _alembic_sqlite(path, "upgrade", "head")
+    assert "WITHOUT ROWID" in _events_table_sql(path)
+    again = await _append_and_list_event_ids(path, owner, ["d"])
+    assert again == [*ids, ids[-1] + 1]
+
+    # the counter is the floor: events deleted from the top (by hand here) are never numbered again
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("UPDATE ledger_event_counters SET last_id = 100 WHERE owner_id = ?", (owner,))
+        conn.execute("DELETE FROM ledger_events WHERE owner_id = ? AND id > 2", (owner,))
+        conn.commit()
+    finally:
+        conn.close()
+    assert await _append_and_list_event_ids(path, owner, ["e"]) == [1, 2, 101]

@@ -24,8 +24,13 @@ alternative — sequence ids read only below the oldest running transaction's sn
 (``pg_snapshot_xmin``) — needs no such wait but gives cursors that are not one plain
 per-account number, which ``Last-Event-ID`` and the per-account numbering ask for.
 
-SQLite has one writer at a time (``BEGIN IMMEDIATE``), so any counter is in commit order; the
-same statements keep both databases alike.
+SQLite has one writer at a time (``BEGIN IMMEDIATE``), so any numbering taken inside the write
+transaction is in commit order, and nothing needs moving: the next id is one more than the owner's
+largest event id (a lookup in the primary key the INSERT then writes) or than the counter row,
+whichever is larger (``_sqlite_last_id``). Not rewriting the counter saves a changed page, a WAL
+frame, per transaction (migration ``0008_sqlite_events_without_rowid``). The counter row is the
+floor of the numbering: whatever deletes an owner's newest events must first raise it to the
+largest id deleted, or ids would be given out again (nothing in the store deletes events).
 
 Waking live streams (``events.hub``): on PostgreSQL the reservation also selects
 ``pg_notify('convoledger_events', owner_key)`` (``statements.pg_notify_events``), as does the
@@ -80,14 +85,17 @@ class EventStatements:
     def __init__(self, st: Statements) -> None:
         q = st.q
         cols = [EV.c[n] for n in EVENT_COLUMNS]
-        reserve = counter_upsert(st.dialect_name).returning(EC.c.last_id)
         if st.is_pg:
-            # ... and, on PostgreSQL, wake the account's live streams at commit (``events.hub``;
-            # SQLite's other processes learn of commits by polling or Redis)
-            moved = reserve.cte("moved")
+            # PostgreSQL: move the counter (its row lock orders the commits) and wake the
+            # account's live streams at commit (``events.hub``; SQLite's other processes learn of
+            # commits by polling or Redis)
+            moved = counter_upsert(st.dialect_name).returning(EC.c.last_id).cte("moved")
             self.reserve = q(sa.select(moved.c.last_id, pg_notify_events("owner_key")))
+            self.last_id = q(sa.select(EC.c.last_id).where(EC.c.owner_id == bp("owner_id")))
         else:
-            self.reserve = q(reserve)
+            # SQLite: read, not moved (see the module docstring); same result row as the upsert's
+            self.reserve = q(sa.select(_sqlite_last_id() + bp("n", type_=sa.BigInteger())))
+            self.last_id = q(sa.select(_sqlite_last_id()))
         self.insert = q(sa.insert(EV).inline(), EVENT_COLUMNS)
         window = sa.select(*cols).where(
             EV.c.owner_id == bp("owner_id"), EV.c.id > bp("after_id", type_=sa.BigInteger())
@@ -97,7 +105,14 @@ class EventStatements:
         self.list_conversation = q(
             window.where(EV.c.conversation_id == bp("conversation_id")).order_by(EV.c.id).limit(limit)
         )
-        self.last_id = q(sa.select(EC.c.last_id).where(EC.c.owner_id == bp("owner_id")))
+
+
+def _sqlite_last_id() -> sa.ColumnElement[int]:
+    """SQLite: the owner's last event id, ``max(largest event id, counter)`` (0 for neither).
+    Two primary-key lookups; SQLite's two-argument ``max`` is the scalar maximum."""
+    largest = sa.select(sa.func.max(EV.c.id)).where(EV.c.owner_id == bp("owner_id")).scalar_subquery()
+    counter = sa.select(EC.c.last_id).where(EC.c.owner_id == bp("owner_id")).scalar_subquery()
+    return sa.func.max(sa.func.coalesce(largest, 0), sa.func.coalesce(counter, 0))
 
 
 @functools.cache
@@ -108,7 +123,7 @@ def event_statements(st: Statements) -> EventStatements:
 
 def record_events(cx: Cx, owner_id: str, drafts: Sequence[EventDraft], now: datetime | None = None) -> None:
     """Inside the caller's write transaction: number ``drafts`` (with the current
-    ``outbox.event_context`` applied) from the owner's counter and insert them. Call it as the
+    ``outbox.event_context`` applied) after the owner's last event id and insert them. Call it as the
     transaction's last statement (see the module docstring)."""
     if not drafts:
         return
@@ -166,7 +181,8 @@ def list_events(
 
 
 def last_event_id(st: Statements, owner_id: str) -> ReadPlan[int]:
-    """The owner's counter (0 when it has none)."""
+    """The owner's last event id (0 when it has none): its counter on PostgreSQL,
+    ``_sqlite_last_id`` on SQLite."""
 
     def finish(rows: list[Sequence[Any]]) -> int:
         return int(rows[0][0]) if rows else 0

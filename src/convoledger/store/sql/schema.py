@@ -307,7 +307,7 @@ provider_calls = sa.Table(
 
 ledger_events = sa.Table(
     # The outbox of live events (issue 18, ``store/sql/outbox_sql.py``): one row per event,
-    # numbered per owner in commit order by ``ledger_event_counters``. Not tied to a conversation
+    # numbered per owner in commit order (``ledger_event_counters``). Not tied to a conversation
     # row by a foreign key: a conversation's events (its deletion included) outlive it.
     "ledger_events",
     metadata,
@@ -319,11 +319,14 @@ ledger_events = sa.Table(
     sa.Column("created_at", timestamp(), nullable=False),
     # a session's stream: keyset by id within one conversation of the owner
     sa.Index("ix_ledger_events_owner_conversation_id", "owner_id", "conversation_id", "id"),
+    # SQLite: clustered on the primary key, one B-tree written per event (revision 0008)
+    sqlite_with_rowid=False,
 )
 
 ledger_event_counters = sa.Table(
-    # The owner's last event id: updated in the transaction that writes the events, so its row
-    # lock orders the owner's event-writing commits (see outbox_sql.py).
+    # The owner's last event id. PostgreSQL: updated in the transaction that writes the events,
+    # so its row lock orders the owner's event-writing commits (see outbox_sql.py). SQLite (one
+    # writer at a time): only read, as the floor under the owner's largest event id (revision 0008).
     "ledger_event_counters",
     metadata,
     sa.Column("owner_id", sa.Text(), primary_key=True),
