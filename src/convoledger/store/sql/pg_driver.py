@@ -262,6 +262,28 @@ class PgDriver:
         pool.release(conn)
         return result
 
+    async def analyze_if_never_analyzed(self, table: str) -> bool:
+        """``ANALYZE table`` when PostgreSQL has never analysed it (neither ``ANALYZE`` nor
+        autovacuum: ``pg_stat_user_tables``); ``True`` when it ran. ``table`` is one of the
+        store's own table names (it is spliced into the statement). Database errors propagate."""
+        pool = self._pool
+        if pool is None:
+            raise RuntimeError("the SQL store is not open (call await store.open() first)")
+        conn = await pool.acquire()
+        try:
+            never = await conn.fetchval(
+                "SELECT last_analyze IS NULL AND last_autoanalyze IS NULL FROM pg_stat_user_tables "
+                "WHERE relid = to_regclass($1)",
+                table,
+            )
+            if never:
+                await conn.execute(f'ANALYZE "{table}"')
+        except BaseException:
+            pool.discard(conn)
+            raise
+        pool.release(conn)
+        return bool(never)
+
     async def prepare_search(self) -> None:
         """Nothing to do before a search: the GIN index is maintained by every INSERT."""
 

@@ -23,6 +23,7 @@ import collections
 import contextvars
 import dataclasses
 import functools
+import logging
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -58,6 +59,12 @@ T = TypeVar("T")
 
 #: Groups of a bulk import submitted and not yet finished (see ``import_conversations``).
 _BULK_IN_FLIGHT = 2
+
+#: PostgreSQL: conversations a store writes before it makes sure ``conversations`` has planner
+#: statistics (``SqlStore._conversations_written``).
+STATISTICS_AFTER_CONVERSATIONS = 64
+
+_log = logging.getLogger("convoledger.store")
 
 
 def _claim_keys(seen: dict[str, set[str]], record: ConversationRecord) -> None:
@@ -107,6 +114,38 @@ class SqlStore(Store):
         self._driver: SqliteDriver | PgDriver | None = None
         self._st = statements_for(self.dialect_name)
         self._codec = Codec(self.dialect_name)
+        # PostgreSQL: conversations written by this store until statistics are checked
+        # (``_conversations_written``); None once checked
+        self._written_unchecked: int | None = 0 if self.dialect_name == "postgresql" else None
+
+    async def _conversations_written(self, n: int) -> None:
+        """PostgreSQL: after this store has written ``STATISTICS_AFTER_CONVERSATIONS``
+        conversations, give ``conversations`` planner statistics if it has none yet.
+
+        Without statistics (a new database, until autovacuum's first pass on the table, up to a
+        minute however many rows arrive meanwhile) PostgreSQL rates the lookup of one
+        conversation by ``owner_id``/``id`` the same through ``uq_conversations_owner_id`` and
+        through the listing indexes that lead with ``owner_id``, and took a listing index: every
+        append and by-reference read then read all of the owner's conversations (measured with
+        1,000 conversations: a one-message append 1,340 → 870 µs at the median after ANALYZE, a
+        recent-20 read 640 → 500 µs). One ANALYZE at 64 rows is enough: the estimates then scale
+        with the table. Checked once per store; a failure is logged and the write stands."""
+        if self._written_unchecked is None:
+            return
+        self._written_unchecked += n
+        if self._written_unchecked < STATISTICS_AFTER_CONVERSATIONS:
+            return
+        self._written_unchecked = None
+        driver = self._open_driver()
+        if not isinstance(driver, SqliteDriver):
+            import asyncpg  # loaded already: the PostgreSQL driver is open
+
+            try:
+                await driver.analyze_if_never_analyzed("conversations")
+            except (OSError, asyncpg.PostgresError) as exc:
+                _log.warning(
+                    "could not ANALYZE conversations (lookups may plan poorly until autovacuum does): %s", exc
+                )
 
     def __repr__(self) -> str:
         return f"SqlStore({make_url(self.url).render_as_string(hide_password=True)!r})"
@@ -189,7 +228,9 @@ class SqlStore(Store):
         if conversation.parent_id is not None:
             return await self.import_conversation(owner_id, conversation, [])
         record = q.prepare_conversation(owner_id, conversation)
-        return await self._run(ops.create_conversation, owner_id, record, write=True)
+        created = await self._run(ops.create_conversation, owner_id, record, write=True)
+        await self._conversations_written(1)
+        return created
 
     async def get_conversation(self, owner_id: str, conversation_id: str) -> ConversationRecord:
         """See ``Store.get_conversation``."""
@@ -256,7 +297,9 @@ class SqlStore(Store):
         bundle = prepare.prepare_import(owner_id, conversation, messages, events, memory, provider_calls)
         lineage.check_own_seqs(bundle.conversation, bundle.messages)
         encoded = ops.encode_import(self._codec, bundle)
-        return await self._run(ops.import_conversation, owner_id, encoded, utcnow(), write=True)
+        imported = await self._run(ops.import_conversation, owner_id, encoded, utcnow(), write=True)
+        await self._conversations_written(1)
+        return imported
 
     async def import_conversations(
         self,
@@ -300,8 +343,10 @@ class SqlStore(Store):
 
         async def settle() -> None:
             where, fut = in_flight.popleft()
-            for index, outcome in zip(where, await fut, strict=True):
+            outcomes = await fut
+            for index, outcome in zip(where, outcomes, strict=True):
                 results[index] = outcome
+            await self._conversations_written(sum(isinstance(o, ConversationRecord) for o in outcomes))
 
         def submit() -> None:
             nonlocal group, slots, size
