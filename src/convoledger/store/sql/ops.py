@@ -630,55 +630,28 @@ def append_messages(
         return []
     if cx.st.is_pg:
         return run_statement_plan(cx, append_plan(cx.st, codec, owner_id, conversation_id, batch, now))
-    stored, _ = _append_if_active(cx, owner_id, conversation_id, batch, now)
-    if stored is None:
-        _check_appendable(cx, owner_id, conversation_id)
-        raise AssertionError("unreachable: an active conversation refused a reservation")
-    return stored
-
-
-def _append_if_active(
-    cx: Cx,
-    owner_id: str,
-    conversation_id: str,
-    batch: Sequence[MessageRecord],
-    now: datetime,
-    *,
-    by_ref: bool = False,
-) -> tuple[list[MessageRecord] | None, str]:
-    """SQLite: append a prepared, non-empty batch in one write transaction. Returns the stored
-    messages (``None`` when nothing was written) and the id of the conversation tried last.
-
-    Nothing is written when the owner has no active conversation with id ``conversation_id``.
-    With ``by_ref`` that id is a reference: when no active conversation has it as its id, it is
-    resolved in the same transaction (``conv_ref_id``: session_id, then session_key) and the
-    conversation it names is tried in its place (the id a refused reference resolves to is
-    returned, so that the caller can say why)."""
-    codec = cx.codec
     payloads = [message_payload(codec, m) for m in batch]
+    stored: list[MessageRecord] = []
     try:
         with cx.write():
             row = _reserve(cx, owner_id, conversation_id, batch, now)
-            if row is None and by_ref:
-                found = cx.first(cx.st.conv_ref_id, _scope(owner_id, conversation_id))
-                if found is not None and found[0] != conversation_id:
-                    conversation_id = str(found[0])
-                    row = _reserve(cx, owner_id, conversation_id, batch, now)
-            if row is None:
-                return None, conversation_id
-            pk, base = int(row[0]), int(row[1]) - len(batch)
-            rows = [(pk, base + i, *p) for i, p in enumerate(payloads, start=1)]
-            cx.insert_rows(cx.st.msg_insert, rows)
-            cx.messages_inserted()
-            # Each stored message is decoded once: for its event and for the result.
-            decode = codec.message_from_insert
-            stored = [decode(r, conversation_id) for r in rows]
-            record_events(cx, owner_id, [ev.message_appended_event(m) for m in stored], now)
+            if row is not None:
+                pk, base = int(row[0]), int(row[1]) - len(batch)
+                rows = [(pk, base + i, *p) for i, p in enumerate(payloads, start=1)]
+                cx.insert_rows(cx.st.msg_insert, rows)
+                cx.messages_inserted()
+                # Each stored message is decoded once: for its event and for the result.
+                decode = codec.message_from_insert
+                stored = [decode(r, conversation_id) for r in rows]
+                record_events(cx, owner_id, [ev.message_appended_event(m) for m in stored], now)
     except IntegrityViolation as exc:
         if not exc.violates("uq_messages_conversation_id"):
             raise
-        return _append_with_duplicates(cx, owner_id, conversation_id, batch, payloads, now), conversation_id
-    return stored, conversation_id
+        return _append_with_duplicates(cx, owner_id, conversation_id, batch, payloads, now)
+    if row is None:
+        _check_appendable(cx, owner_id, conversation_id)
+        raise AssertionError("unreachable: an active conversation refused a reservation")
+    return stored
 
 
 def _event_extra() -> str:
@@ -865,21 +838,8 @@ def resolve_ref(cx: Cx, owner_id: str, ref: str) -> str:
 def append_to_ref(
     cx: Cx, owner_id: str, ref: str, batch: Sequence[MessageRecord], now: datetime
 ) -> list[MessageRecord]:
-    """``append_messages`` to the conversation named by reference ``ref``, on one connection (one
-    hop on SQLite's writer lane).
-
-    SQLite, a non-empty batch: the reservation first takes ``ref`` as the id, the reference the
-    ``Ledger`` passes most (as PostgreSQL's ``append_plan`` does), so its lookup by ``(owner_id,
-    id)`` doubles as the resolution and the three-lookup ``conv_ref_id`` statement runs only when
-    no active conversation has that id, inside the same transaction (``_append_if_active``).
-    Measured through the ``Ledger``: the id saves ~20 µs of a ~450 µs one-message append; a
-    session_id pays one failed reservation (a few µs) more than resolving first."""
-    if batch and not cx.st.is_pg:
-        stored, conversation_id = _append_if_active(cx, owner_id, ref, batch, now, by_ref=True)
-        if stored is None:
-            _check_appendable(cx, owner_id, conversation_id)
-            raise AssertionError("unreachable: an active conversation refused a reservation")
-        return stored
+    """``append_messages`` to the conversation named by reference ``ref``, resolved on the same
+    connection (one hop on SQLite's writer lane)."""
     return append_messages(cx, owner_id, resolve_ref(cx, owner_id, ref), batch, now)
 
 
