@@ -45,7 +45,8 @@ async def test_an_id_wins_over_another_conversations_session_id(ledger: Ledger) 
 
 
 async def test_an_inactive_conversations_id_is_not_taken_for_another_ones_session_id(ledger: Ledger) -> None:
-    # the append by id is refused (not active); the fallback resolution must still stop at the id
+    # the id names its own conversation, which refuses appends; the other conversation, whose
+    # session_id is that id, must not take them instead
     target = await ledger.create_conversation(ConversationRecord(owner_id=ledger.owner))
     other = await ledger.create_conversation(ConversationRecord(owner_id=ledger.owner, session_id=target.id))
     await ledger.deactivate(target)

@@ -123,8 +123,8 @@ def event_statements(st: Statements) -> EventStatements:
 
 def record_events(cx: Cx, owner_id: str, drafts: Sequence[EventDraft], now: datetime | None = None) -> None:
     """Inside the caller's write transaction: number ``drafts`` (with the current
-    ``outbox.event_context`` applied) after the owner's last event id and insert them. Call it as the
-    transaction's last statement (see the module docstring)."""
+    ``outbox.event_context`` applied) after the owner's last event id and insert them. Call it
+    as the transaction's last statement (see the module docstring)."""
     if not drafts:
         return
     es = event_statements(cx.st)
